@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, the Rust test suites, and the compatibility
+# tests with stock clients against corral and Apache ZooKeeper. Installs what it needs
+# (idempotently) on a fresh Debian machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace
+
+step "cargo build --release (the binary the compatibility tests run)"
+cargo build --release
+
+step "compatibility tests: stock clients against Apache ZooKeeper 3.8 and corral"
+CORRAL_BIN="$PWD/target/release/corral" compat-tests/run.sh

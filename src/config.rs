@@ -1,0 +1,275 @@
+//! Settings: ZooKeeper's zoo.cfg read as-is (bare keys or `zookeeper.`-prefixed), with
+//! ZooKeeper's defaults; keys corral does not use are reported once at start-up.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::sasl::SaslUsers;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("line {line}: {message}")]
+    Invalid { line: usize, message: String },
+}
+
+/// The server's settings, in ZooKeeper's terms.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tick_time_ms: u64,
+    pub data_dir: PathBuf,
+    pub data_log_dir: PathBuf,
+    pub client_addr: SocketAddr,
+    /// Per client IP; 0 is unlimited.
+    pub max_client_cnxns: usize,
+    /// All connections; 0 is unlimited.
+    pub max_cnxns: usize,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+    /// Four-letter words allowed on the client port (`*` expands to all).
+    pub four_letter_whitelist: Vec<String>,
+    pub extended_types_enabled: bool,
+    /// `enforceQuota`: hard quota limits refuse writes.
+    pub enforce_quota: bool,
+    pub skip_acl: bool,
+    /// `super:<base64 sha1>`: a digest auth matching it is the super user.
+    pub super_digest: Option<String>,
+    pub max_frame_bytes: usize,
+    /// Requests a connection may have in flight before its socket stops being read.
+    pub max_outstanding_per_connection: usize,
+    pub reconfig_enabled: bool,
+    /// SASL is enabled by `authProvider.N=...SASLAuthenticationProvider`.
+    pub sasl_enabled: bool,
+    pub container_check_interval: Duration,
+    /// DIGEST-MD5 users from the JAAS file (`--jaas`); SASL fails without them.
+    pub sasl_users: SaslUsers,
+    /// `zookeeper.superUser`: a SASL user who is also the super user.
+    pub super_user: Option<String>,
+    pub server_id: u8,
+    /// Keys seen but not used by corral, for the start-up report.
+    pub ignored_keys: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_pairs(&BTreeMap::new()).expect("defaults are valid")
+    }
+}
+
+/// Keys that ZooKeeper knows and corral accepts without acting on them.
+const ACCEPTED_KEYS: &[&str] = &[
+    "initLimit",
+    "syncLimit",
+    "standaloneEnabled",
+    "electionAlg",
+    "clientPortListenBacklog",
+    "admin.enableServer",
+    "admin.serverPort",
+    "admin.serverAddress",
+    "preAllocSize",
+    "forceSync",
+    "snapCount",
+    "autopurge.snapRetainCount",
+    "autopurge.purgeInterval",
+    "metricsProvider.className",
+    "metricsProvider.httpPort",
+    "metricsProvider.httpHost",
+    "metricsProvider.exportJvmInfo",
+    "globalOutstandingLimit",
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "dynamicConfigFile",
+    "quorumListenOnAllIPs",
+    "digest.enabled",
+    "audit.enable",
+    "syncEnabled",
+    "peerType",
+    "znode.container.maxPerMinute",
+    "znode.container.maxNeverUsedIntervalMs",
+];
+
+fn parse_lines(text: &str) -> Result<BTreeMap<String, (usize, String)>, ConfigError> {
+    let mut pairs = BTreeMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(ConfigError::Invalid {
+                line: index + 1,
+                message: format!("no '=' in {line:?}"),
+            });
+        };
+        let key = key.trim();
+        let key = key.strip_prefix("zookeeper.").unwrap_or(key);
+        pairs.insert(key.to_owned(), (index + 1, value.trim().to_owned()));
+    }
+    Ok(pairs)
+}
+
+struct Reader<'a> {
+    pairs: &'a BTreeMap<String, (usize, String)>,
+    used: Vec<&'a str>,
+}
+
+impl<'a> Reader<'a> {
+    fn get(&mut self, key: &str) -> Option<(usize, &'a str)> {
+        let (k, (line, value)) = self.pairs.get_key_value(key)?;
+        self.used.push(k.as_str());
+        Some((*line, value.as_str()))
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, key: &str, default: T) -> Result<T, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some((line, value)) => value.parse().map_err(|_| ConfigError::Invalid {
+                line,
+                message: format!("{key}={value} is not a valid value"),
+            }),
+        }
+    }
+
+    fn flag(&mut self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some((_, v)) => Ok(matches!(v.to_ascii_lowercase().as_str(), "true" | "yes")),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let mut config = Config::from_pairs(&parse_lines(&text)?)?;
+        config.server_id = read_myid(&config.data_dir).unwrap_or(1);
+        Ok(config)
+    }
+
+    pub fn from_text(text: &str) -> Result<Config, ConfigError> {
+        Config::from_pairs(&parse_lines(text)?)
+    }
+
+    fn from_pairs(pairs: &BTreeMap<String, (usize, String)>) -> Result<Config, ConfigError> {
+        let mut r = Reader { pairs, used: Vec::new() };
+        let tick_time_ms: u64 = r.parse("tickTime", 3000)?;
+        let data_dir: PathBuf = r.parse("dataDir", PathBuf::from("data"))?;
+        let data_log_dir = r.parse("dataLogDir", data_dir.clone())?;
+        let port: u16 = r.parse("clientPort", 2181)?;
+        let ip: IpAddr = r.parse("clientPortAddress", IpAddr::V4(Ipv4Addr::LOCALHOST))?;
+        let tick = tick_time_ms as i32;
+        let min_session_timeout_ms = r.parse("minSessionTimeout", tick.saturating_mul(2))?;
+        let max_session_timeout_ms = r.parse("maxSessionTimeout", tick.saturating_mul(20))?;
+        let whitelist = r.get("4lw.commands.whitelist").map_or("srvr", |(_, v)| v);
+        let sasl_enabled = pairs
+            .iter()
+            .filter(|(k, _)| k.starts_with("authProvider."))
+            .any(|(_, (_, v))| v.contains("SASLAuthenticationProvider"));
+        let mut config = Config {
+            tick_time_ms,
+            data_dir,
+            data_log_dir,
+            client_addr: SocketAddr::new(ip, port),
+            max_client_cnxns: r.parse("maxClientCnxns", 60)?,
+            max_cnxns: r.parse("maxCnxns", 0)?,
+            min_session_timeout_ms,
+            max_session_timeout_ms,
+            four_letter_whitelist: whitelist.split(',').map(|s| s.trim().to_owned()).collect(),
+            extended_types_enabled: r.flag("extendedTypesEnabled", false)?,
+            enforce_quota: r.flag("enforceQuota", false)?,
+            skip_acl: r.flag("skipACL", false)?,
+            super_digest: r
+                .get("DigestAuthenticationProvider.superDigest")
+                .map(|(_, v)| v.to_owned()),
+            max_frame_bytes: r.parse("jute.maxbuffer", jute::DEFAULT_MAX_FRAME_BYTES)?,
+            max_outstanding_per_connection: r.parse("globalOutstandingLimit", 1000)?,
+            reconfig_enabled: r.flag("reconfigEnabled", false)?,
+            sasl_enabled,
+            container_check_interval: Duration::from_millis(
+                r.parse("znode.container.checkIntervalMs", 60_000)?,
+            ),
+            sasl_users: SaslUsers::default(),
+            super_user: r.get("superUser").map(|(_, v)| v.to_owned()),
+            server_id: 1,
+            ignored_keys: Vec::new(),
+        };
+        let used = r.used;
+        config.ignored_keys = pairs
+            .keys()
+            .filter(|k| !used.contains(&k.as_str()) && !k.starts_with("authProvider."))
+            .cloned()
+            .collect();
+        Ok(config)
+    }
+
+    /// Keys in the file that ZooKeeper does not define (as far as corral knows).
+    pub fn unknown_keys(&self) -> Vec<&str> {
+        self.ignored_keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| {
+                !ACCEPTED_KEYS.contains(k) && !k.starts_with("server.") && !k.starts_with("admin.")
+            })
+            .collect()
+    }
+
+    pub fn tick(&self) -> Duration {
+        Duration::from_millis(self.tick_time_ms)
+    }
+
+    /// ZooKeeper's negotiation: the requested timeout clamped to [min, max].
+    pub fn negotiate_timeout(&self, requested_ms: i32) -> i32 {
+        requested_ms.max(self.min_session_timeout_ms).min(self.max_session_timeout_ms)
+    }
+
+    pub fn four_letter_allowed(&self, command: &str) -> bool {
+        self.four_letter_whitelist.iter().any(|w| w == "*" || w == command)
+    }
+}
+
+fn read_myid(data_dir: &Path) -> Option<u8> {
+    std::fs::read_to_string(data_dir.join("myid")).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_zookeeper() {
+        let c = Config::default();
+        assert_eq!(c.tick_time_ms, 3000);
+        assert_eq!((c.min_session_timeout_ms, c.max_session_timeout_ms), (6000, 60000));
+        assert_eq!(c.max_client_cnxns, 60);
+        assert!(c.four_letter_allowed("srvr"));
+        assert!(!c.four_letter_allowed("ruok"));
+        assert_eq!(c.client_addr.port(), 2181);
+    }
+
+    #[test]
+    fn reads_a_sample_zoo_cfg() {
+        let text = "# sample\ntickTime=2000\ninitLimit=10\ndataDir=/tmp/zk\nclientPort=2182\n\
+                    4lw.commands.whitelist=*\nzookeeper.extendedTypesEnabled=true\nfoo.bar=1\n\
+                    DigestAuthenticationProvider.superDigest=super:abc\n";
+        let c = Config::from_text(text).unwrap();
+        assert_eq!((c.min_session_timeout_ms, c.max_session_timeout_ms), (4000, 40000));
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/zk"));
+        assert!(c.extended_types_enabled && c.four_letter_allowed("mntr"));
+        assert_eq!(c.super_digest.as_deref(), Some("super:abc"));
+        assert_eq!(c.unknown_keys(), vec!["foo.bar"]);
+        assert_eq!(c.negotiate_timeout(100), 4000);
+        assert_eq!(c.negotiate_timeout(1_000_000), 40000);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_line() {
+        let err = Config::from_text("tickTime=abc").unwrap_err();
+        assert!(err.to_string().starts_with("line 1"), "{err}");
+    }
+}

@@ -1,0 +1,135 @@
+//! One client connection: four-letter-word detection, the handshake, then the request loop
+//! feeding `request::handle`, with a writer task draining the connection's outbound queue.
+
+mod handshake;
+mod request;
+mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use jute::{FrameCodec, FrameError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
+use tokio_util::codec::Decoder;
+
+use crate::four_letter;
+use crate::node::conn::ConnShared;
+use crate::node::stats::now_ms;
+use crate::node::Node;
+use handshake::Outcome;
+use request::Next;
+
+/// How long a connection may take to send its ConnectRequest
+/// (ZooKeeper's `nio.sessionlessCnxnTimeout`).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
+    let _ = socket.set_nodelay(true);
+    let mut first = [0u8; 4];
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, socket.read_exact(&mut first)).await {
+        Ok(Ok(_)) => {}
+        _ => return,
+    }
+    if let Some(command) = four_letter::command(first) {
+        let text = four_letter::run(&node, command);
+        let _ = socket.write_all(text.as_bytes()).await;
+        let _ = socket.shutdown().await;
+        return;
+    }
+    let (conn, outbound) = ConnShared::new(node.next_conn_id(), peer, now_ms());
+    node.register(conn.clone());
+    let (read_half, mut write_half) = socket.into_split();
+    let mut frames = FrameReader::new(read_half, node.config.max_frame_bytes, &first);
+    let accepted = match tokio::time::timeout(HANDSHAKE_TIMEOUT, frames.next()).await {
+        Ok(Some(Ok(frame))) => handshake::handshake(&node, &conn, &frame).await,
+        _ => Outcome::Dropped,
+    };
+    let response = match accepted {
+        Outcome::Accepted(response) => response,
+        Outcome::Rejected(response) => {
+            let _ = write_half.write_all(&handshake::frame(&response)).await;
+            let _ = write_half.shutdown().await;
+            node.unregister(&conn);
+            return;
+        }
+        Outcome::Dropped => {
+            node.unregister(&conn);
+            return;
+        }
+    };
+    if write_half.write_all(&handshake::frame(&response)).await.is_err() {
+        node.unregister(&conn);
+        return;
+    }
+    let writer = tokio::spawn(writer::run(node.clone(), conn.clone(), write_half, outbound));
+    read_requests(&node, &conn, &mut frames).await;
+    let _ = writer.await;
+    node.unregister(&conn);
+}
+
+/// Reads frames from the socket. Frames already buffered are decoded before the socket is
+/// read again, so the bytes read while detecting four-letter words are not stranded. The
+/// buffer holds at most one frame (bounded by `jute.maxbuffer`) plus one read's worth.
+struct FrameReader {
+    io: OwnedReadHalf,
+    codec: FrameCodec,
+    buffer: BytesMut,
+}
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+
+impl FrameReader {
+    fn new(io: OwnedReadHalf, max_frame_bytes: usize, already_read: &[u8]) -> Self {
+        let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+        buffer.extend_from_slice(already_read);
+        FrameReader { io, codec: FrameCodec::new(max_frame_bytes), buffer }
+    }
+
+    /// The next frame; `None` at end of stream. Cancel-safe: a cancelled read loses nothing.
+    async fn next(&mut self) -> Option<Result<BytesMut, FrameError>> {
+        loop {
+            match self.codec.decode(&mut self.buffer) {
+                Ok(Some(frame)) => return Some(Ok(frame)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+            self.buffer.reserve(READ_CHUNK);
+            match self.io.read_buf(&mut self.buffer).await {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
+    }
+}
+
+async fn read_requests(node: &Node, conn: &Arc<ConnShared>, frames: &mut FrameReader) {
+    loop {
+        conn.wait_writes_below(node.config.max_outstanding_per_connection).await;
+        let frame = tokio::select! {
+            frame = frames.next() => frame,
+            () = conn.closing.cancelled() => return,
+        };
+        match frame {
+            Some(Ok(frame)) => {
+                if request::handle(node, conn, &frame).await == Next::Close {
+                    return;
+                }
+            }
+            Some(Err(e)) => {
+                tracing::info!(conn = conn.id, peer = %conn.peer, error = %e, "bad frame; closing");
+                conn.closing.cancel();
+                return;
+            }
+            None => {
+                conn.closing.cancel();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! One request frame after the handshake: decoded once, then a write goes to the replicator
+//! (its reply comes from apply) and everything else is answered here, after every earlier
+//! write of the session has been applied, so replies leave in request order.
+
+use std::sync::Arc;
+
+use jute::{
+    xid, CreateMode, CreateTtlRequest, Decode, DecodeError, Id, MultiOp, OpCode, ReplyHeader,
+    Request, RequestHeader, Response, SaslToken, WhoAmIResponse,
+};
+use tokio::time::Instant;
+
+use crate::error::ZkError;
+use crate::node::conn::{ConnShared, Outbound};
+use crate::node::Node;
+use crate::txn::TxnOp;
+use crate::{auth, sasl};
+
+/// What the read loop does after a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    /// The connection must close once queued frames are written.
+    Close,
+}
+
+/// Handles one frame; the caller stops reading on `Next::Close`.
+pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
+    node.stats.received();
+    conn.stats.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let Ok((body, header)) = RequestHeader::decode(frame) else {
+        tracing::info!(conn = conn.id, "unreadable request header; closing");
+        return Next::Close;
+    };
+    let session_id = conn.session_id();
+    if !node.tracker.lock().touch(session_id, Instant::now()) {
+        reply_after_writes(node, conn, header.xid, Err(ZkError::SessionExpired)).await;
+        return Next::Continue;
+    }
+    match Request::decode(header.op, body) {
+        Ok(request) => dispatch(node, conn, header, request).await,
+        Err(DecodeError::UnknownOpCode(op) | DecodeError::UnexpectedOpCode(op)) => {
+            tracing::info!(
+                conn = conn.id,
+                op,
+                "invalid opcode; answering UNIMPLEMENTED and closing"
+            );
+            unimplemented_and_close(node, conn, header.xid).await
+        }
+        Err(e) => {
+            tracing::info!(conn = conn.id, op = header.op, error = %e, "unparsable request body");
+            undecodable(node, conn, header).await;
+            Next::Continue
+        }
+    }
+}
+
+/// A body that does not parse: a write still becomes a (failed) txn, as in ZooKeeper; a read
+/// is answered MARSHALLINGERROR.
+async fn undecodable(node: &Node, conn: &Arc<ConnShared>, header: RequestHeader) {
+    let op = OpCode::from_i32(header.op).unwrap_or(OpCode::Error);
+    if is_write(op) {
+        node.propose_request(conn, header.xid, op, TxnOp::Fail(ZkError::Marshalling)).await;
+    } else {
+        reply_after_writes(node, conn, header.xid, Err(ZkError::Marshalling)).await;
+    }
+}
+
+fn is_write(op: OpCode) -> bool {
+    use OpCode::*;
+    matches!(
+        op,
+        Create
+            | Create2
+            | CreateContainer
+            | CreateTtl
+            | Delete
+            | SetData
+            | SetAcl
+            | Multi
+            | Sync
+            | Reconfig
+            | CloseSession
+    )
+}
+
+async fn unimplemented_and_close(node: &Node, conn: &Arc<ConnShared>, xid: i32) -> Next {
+    reply_after_writes(node, conn, xid, Err(ZkError::Unimplemented)).await;
+    conn.send(Outbound::Close);
+    Next::Close
+}
+
+async fn dispatch(
+    node: &Node,
+    conn: &Arc<ConnShared>,
+    header: RequestHeader,
+    request: Request,
+) -> Next {
+    let xid = header.xid;
+    let op = request.op_code();
+    let request = match route(node, conn, request) {
+        Route::Write(txn_op) => {
+            node.propose_request(conn, xid, op, txn_op).await;
+            return Next::Continue;
+        }
+        Route::Local(request) => request,
+    };
+    conn.wait_writes_below(1).await;
+    *conn.stats.last_op.lock() = crate::four_letter::op_tag(op);
+    match request {
+        Request::Ping => {
+            let header = ReplyHeader { xid: xid::PING, zxid: node.last_zxid(), err: 0 };
+            conn.send(Outbound::Reply { header, body: None });
+        }
+        Request::Auth(packet) => return authenticate(node, conn, xid, &packet),
+        Request::Sasl(token) => return sasl_step(node, conn, xid, &token),
+        Request::WhoAmI => {
+            let client_info = auth::who_am_i(&conn.auth());
+            reply(
+                conn,
+                xid,
+                node.last_zxid(),
+                Ok(Response::WhoAmI(WhoAmIResponse { client_info })),
+            );
+        }
+        Request::Check(_) | Request::DeleteContainer(_) => {
+            // check is valid only inside a multi; deleteContainer is the reaper's own.
+            return unimplemented_and_close(node, conn, xid).await;
+        }
+        Request::MultiRead(ref multi) if multi.ops.iter().any(|o| !o.is_read()) => {
+            reply(conn, xid, node.last_zxid(), Err(ZkError::Marshalling));
+        }
+        other => answer_read(node, conn, xid, &other),
+    }
+    Next::Continue
+}
+
+fn answer_read(node: &Node, conn: &ConnShared, xid: i32, request: &Request) {
+    let Some(answer) = node.read(conn, request) else {
+        reply(conn, xid, node.last_zxid(), Err(ZkError::Unimplemented));
+        return;
+    };
+    for (path, event) in answer.missed {
+        let event = jute::WatcherEvent {
+            event_type: event.as_i32(),
+            state: jute::KeeperState::SyncConnected.as_i32(),
+            path: path.into(),
+        };
+        // Catch-up events carry zxid -1 and go before the reply.
+        conn.send(Outbound::Notification { zxid: -1, event });
+    }
+    reply(conn, xid, answer.zxid, answer.result);
+}
+
+fn authenticate(node: &Node, conn: &ConnShared, xid: i32, packet: &jute::AuthPacket) -> Next {
+    let ip = conn.peer.ip().to_string();
+    let raw = packet.auth.as_deref().unwrap_or_default();
+    match auth::authenticate(&packet.scheme, raw, &ip, node.config.super_digest.as_deref()) {
+        Ok(ids) => {
+            ids.into_iter().for_each(|id| conn.add_auth(id));
+            reply(conn, xid, 0, Ok(Response::Empty));
+            Next::Continue
+        }
+        Err(e) => {
+            tracing::info!(conn = conn.id, scheme = %packet.scheme, "auth failed; closing");
+            reply(conn, xid, 0, Err(e));
+            conn.send(Outbound::Close);
+            Next::Close
+        }
+    }
+}
+
+/// One step of a SASL exchange; a failure is AUTHFAILED with a null token, then a close.
+fn sasl_step(node: &Node, conn: &ConnShared, xid: i32, token: &SaslToken) -> Next {
+    let input = token.token.as_deref().unwrap_or_default();
+    let step = sasl::step(&node.config.sasl_users, &mut conn.sasl.lock(), input);
+    let (err, token) = match step {
+        sasl::Step::Continue(token) => (0, Some(token)),
+        sasl::Step::Success { user, token } => {
+            if node.config.super_user.as_deref() == Some(user.as_str()) {
+                conn.add_auth(Id::new("super", ""));
+            }
+            conn.add_auth(Id::new("sasl", &user));
+            (0, Some(token))
+        }
+        sasl::Step::Failure => (ZkError::AuthFailed.as_i32(), None),
+    };
+    let header = ReplyHeader { xid, zxid: 0, err };
+    conn.send(Outbound::Reply { header, body: Some(Response::Sasl(SaslToken { token })) });
+    if err == 0 {
+        return Next::Continue;
+    }
+    tracing::info!(conn = conn.id, "SASL authentication failed; closing");
+    conn.send(Outbound::Close);
+    Next::Close
+}
+
+/// Where a request goes: writes become txns, everything else is answered here.
+enum Route {
+    Write(TxnOp),
+    Local(Request),
+}
+
+fn route(node: &Node, conn: &ConnShared, request: Request) -> Route {
+    let create = |op, r: jute::CreateRequest| TxnOp::Create {
+        op,
+        request: CreateTtlRequest {
+            path: r.path,
+            data: r.data,
+            acl: r.acl,
+            flags: r.flags,
+            ttl: -1,
+        },
+    };
+    Route::Write(match request {
+        Request::Create(r) => create(OpCode::Create, r),
+        Request::Create2(r) => create(OpCode::Create2, r),
+        Request::CreateContainer(r) => create(OpCode::CreateContainer, r),
+        Request::CreateTtl(r) => TxnOp::Create { op: OpCode::CreateTtl, request: r },
+        Request::Delete(r) => TxnOp::Delete(r),
+        Request::SetData(r) => TxnOp::SetData(r),
+        Request::SetAcl(r) => TxnOp::SetAcl(r),
+        Request::Sync(r) => TxnOp::Sync { path: r.path.into_string() },
+        Request::Multi(r) => multi_txn(r.ops),
+        Request::Reconfig(_) if !node.config.reconfig_enabled => {
+            TxnOp::Fail(ZkError::ReconfigDisabled)
+        }
+        Request::Reconfig(_) => TxnOp::Fail(ZkError::Unimplemented),
+        Request::CloseSession => {
+            node.tracker.lock().set_closing(conn.session_id());
+            TxnOp::CloseSession
+        }
+        other => return Route::Local(other),
+    })
+}
+
+/// A multi whose ops are not all writes, or that has an invalid create flag, fails to parse in
+/// ZooKeeper: MARSHALLINGERROR for the whole request.
+fn multi_txn(ops: Vec<MultiOp>) -> TxnOp {
+    let valid = ops.iter().all(|op| match op {
+        MultiOp::Create(_, r) => CreateMode::from_i32(r.flags).is_some(),
+        MultiOp::CreateTtl(r) => CreateMode::from_i32(r.flags).is_some(),
+        MultiOp::GetData(_) | MultiOp::GetChildren(_) => false,
+        _ => true,
+    });
+    if valid {
+        TxnOp::Multi(ops)
+    } else {
+        TxnOp::Fail(ZkError::Marshalling)
+    }
+}
+
+fn reply(conn: &ConnShared, xid: i32, zxid: i64, result: Result<Response, ZkError>) {
+    let (err, body) = match result {
+        Ok(body) => (0, Some(body)),
+        Err(e) => (e.as_i32(), None),
+    };
+    conn.send(Outbound::Reply { header: ReplyHeader { xid, zxid, err }, body });
+}
+
+/// Replies once every earlier write of the connection has been answered.
+async fn reply_after_writes(
+    node: &Node,
+    conn: &ConnShared,
+    xid: i32,
+    result: Result<Response, ZkError>,
+) {
+    conn.wait_writes_below(1).await;
+    reply(conn, xid, node.last_zxid(), result);
+}

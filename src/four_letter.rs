@@ -1,0 +1,415 @@
+//! Four-letter words on the client port: recognised in the first four bytes of a connection,
+//! answered in ZooKeeper's plain-text formats, then the connection is closed.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use jute::OpCode;
+
+use crate::node::stats::now_ms;
+use crate::node::Node;
+
+/// The ZooKeeper version corral answers as (its behaviour follows 3.9).
+pub const ZK_VERSION: &str = "3.9.3";
+
+pub fn full_version() -> String {
+    format!("{ZK_VERSION}-corral-{}, built on 1970-01-01 00:00 UTC", env!("CARGO_PKG_VERSION"))
+}
+
+const COMMANDS: &[&str] = &[
+    "ruok", "srvr", "stat", "mntr", "conf", "cons", "crst", "envi", "srst", "wchs", "wchc", "wchp",
+    "dump", "isro", "dirs", "gtmk",
+];
+
+/// The command named by a connection's first four bytes, if they name one.
+pub fn command(first: [u8; 4]) -> Option<&'static str> {
+    COMMANDS.iter().copied().find(|c| c.as_bytes() == first)
+}
+
+pub fn run(node: &Node, command: &str) -> String {
+    if !node.config.four_letter_allowed(command) {
+        return format!("{command} is not executed because it is not in the whitelist.\n");
+    }
+    match command {
+        "ruok" => "imok".to_owned(),
+        "isro" => "rw".to_owned(),
+        "gtmk" => "306".to_owned(),
+        "srvr" => srvr(node, false),
+        "stat" => srvr(node, true),
+        "mntr" => mntr(node),
+        "conf" => conf(node),
+        "cons" => cons(node),
+        "crst" => {
+            for conn in node.connection_list() {
+                *conn.stats.latency.lock() = Default::default();
+                conn.stats.received.store(0, Ordering::Relaxed);
+                conn.stats.sent.store(0, Ordering::Relaxed);
+            }
+            "Connection stats reset.\n".to_owned()
+        }
+        "srst" => {
+            node.stats.reset();
+            "Server stats reset.\n".to_owned()
+        }
+        "envi" => envi(node),
+        "wchs" => wchs(node),
+        "wchc" => wchc(node),
+        "wchp" => wchp(node),
+        "dump" => dump(node),
+        "dirs" => format!("datadir_size: {}\nlogdir_size: {}\n", dir_size(node), dir_size(node)),
+        _ => String::new(),
+    }
+}
+
+/// Java's `Double.toString` for the values latency averages take.
+fn java_double(value: f64) -> String {
+    let rounded = (value * 10_000.0).round() / 10_000.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.1}")
+    } else {
+        format!("{rounded}")
+    }
+}
+
+fn srvr(node: &Node, with_clients: bool) -> String {
+    let mut out = format!("Zookeeper version: {}\n", full_version());
+    if with_clients {
+        out.push_str("Clients:\n");
+        for conn in node.connection_list() {
+            let _ = writeln!(
+                out,
+                " /{}[1](queued={},recved={},sent={})",
+                conn.peer,
+                conn.queued(),
+                conn.stats.received.load(Ordering::Relaxed),
+                conn.stats.sent.load(Ordering::Relaxed)
+            );
+        }
+        out.push('\n');
+    }
+    let latency = *node.stats.latency.lock();
+    let (zxid, nodes) = node.with_state(|s| (s.last_zxid, s.tree.node_count()));
+    let _ = write!(
+        out,
+        "Latency min/avg/max: {}/{}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
+         Zxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        latency.min,
+        java_double(latency.avg()),
+        latency.max,
+        node.stats.packets_received.load(Ordering::Relaxed),
+        node.stats.packets_sent.load(Ordering::Relaxed),
+        node.connection_list().len(),
+        outstanding(node),
+        zxid,
+        nodes
+    );
+    out
+}
+
+fn outstanding(node: &Node) -> usize {
+    node.connection_list().iter().map(|c| c.writes_in_flight()).sum()
+}
+
+fn mntr(node: &Node) -> String {
+    let latency = *node.stats.latency.lock();
+    let (nodes, ephemerals, size, sessions) = node.with_state(|s| {
+        (
+            s.tree.node_count(),
+            s.tree.ephemeral_count(),
+            s.tree.approximate_data_size(),
+            s.sessions.len(),
+        )
+    });
+    let watches = node.with_watches(|w| w.watch_count());
+    let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+    let rows: Vec<(&str, String)> = vec![
+        ("version", full_version()),
+        ("server_state", "standalone".into()),
+        ("avg_latency", java_double(latency.avg())),
+        ("max_latency", latency.max.to_string()),
+        ("min_latency", latency.min.to_string()),
+        ("packets_received", node.stats.packets_received.load(Ordering::Relaxed).to_string()),
+        ("packets_sent", node.stats.packets_sent.load(Ordering::Relaxed).to_string()),
+        ("num_alive_connections", node.connection_list().len().to_string()),
+        ("outstanding_requests", outstanding(node).to_string()),
+        ("znode_count", nodes.to_string()),
+        ("watch_count", watches.to_string()),
+        ("ephemerals_count", ephemerals.to_string()),
+        ("approximate_data_size", size.to_string()),
+        ("open_file_descriptor_count", fds.to_string()),
+        ("max_file_descriptor_count", max_fds().to_string()),
+        ("global_sessions", sessions.to_string()),
+        ("local_sessions", "0".into()),
+        ("uptime", node.started.elapsed().as_millis().to_string()),
+        ("connection_drop_probability", "0.0".into()),
+    ];
+    rows.iter().map(|(k, v)| format!("zk_{k}\t{v}\n")).collect()
+}
+
+fn max_fds() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn conf(node: &Node) -> String {
+    let c = &node.config;
+    let size = dir_size(node);
+    format!(
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={size}\ndataLogDir={}\n\
+         dataLogSize={size}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\n\
+         maxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+        c.client_addr.port(),
+        c.data_dir.display(),
+        c.data_log_dir.display(),
+        c.tick_time_ms,
+        c.max_client_cnxns,
+        c.min_session_timeout_ms,
+        c.max_session_timeout_ms
+    )
+}
+
+fn dir_size(node: &Node) -> u64 {
+    let Ok(entries) = std::fs::read_dir(&node.config.data_dir) else {
+        return 0;
+    };
+    entries.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()
+}
+
+fn cons(node: &Node) -> String {
+    let mut out = String::new();
+    for conn in node.connection_list() {
+        let s = &conn.stats;
+        let lat = *s.latency.lock();
+        let _ = writeln!(
+            out,
+            " /{}[1](queued={},recved={},sent={},sid=0x{:x},lop={},est={},to={},lcxid=0x{:x},lzxid=0x{:x},\
+             lresp={},llat={},minlat={},avglat={},maxlat={})",
+            conn.peer,
+            conn.queued(),
+            s.received.load(Ordering::Relaxed),
+            s.sent.load(Ordering::Relaxed),
+            conn.session_id(),
+            *s.last_op.lock(),
+            conn.established_ms,
+            node.tracker.lock().timeout_ms(conn.session_id()).unwrap_or(0),
+            s.last_cxid.load(Ordering::Relaxed),
+            s.last_zxid.load(Ordering::Relaxed),
+            s.last_response_ms.load(Ordering::Relaxed),
+            lat.last,
+            lat.min,
+            lat.avg() as u64,
+            lat.max
+        );
+    }
+    out.push('\n');
+    out
+}
+
+fn envi(node: &Node) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let rows = [
+        ("zookeeper.version", full_version()),
+        ("host.name", host.trim().to_owned()),
+        ("corral.version", env!("CARGO_PKG_VERSION").to_owned()),
+        ("os.name", "Linux".to_owned()),
+        ("os.arch", std::env::consts::ARCH.to_owned()),
+        ("user.dir", dir),
+        ("data.dir", node.config.data_dir.display().to_string()),
+    ];
+    let mut out = "Environment:\n".to_owned();
+    for (k, v) in rows {
+        let _ = writeln!(out, "{k}={v}");
+    }
+    out
+}
+
+fn wchs(node: &Node) -> String {
+    node.with_watches(|w| {
+        let mut conns = std::collections::HashSet::new();
+        let mut paths = 0;
+        let mut total = 0;
+        for (_, watchers) in w.data_watches() {
+            paths += 1;
+            for c in watchers {
+                conns.insert(*c);
+                total += 1;
+            }
+        }
+        format!("{} connections watching {paths} paths\nTotal watches:{total}\n", conns.len())
+    })
+}
+
+fn session_of(node: &Node, conn: u64) -> i64 {
+    node.connection_list().iter().find(|c| c.id == conn).map_or(0, |c| c.session_id())
+}
+
+fn wchc(node: &Node) -> String {
+    let by_conn = node.with_watches(|w| {
+        let mut by_conn: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
+        for (path, watchers) in w.data_watches() {
+            for c in watchers {
+                by_conn.entry(*c).or_default().push(path.clone());
+            }
+        }
+        by_conn
+    });
+    let mut out = String::new();
+    for (conn, mut paths) in by_conn {
+        paths.sort();
+        let _ = writeln!(out, "0x{:x}", session_of(node, conn));
+        paths.iter().for_each(|p| {
+            let _ = writeln!(out, "\t{p}");
+        });
+    }
+    out.push('\n');
+    out
+}
+
+fn wchp(node: &Node) -> String {
+    let by_path = node.with_watches(|w| {
+        let mut list: Vec<(String, Vec<u64>)> =
+            w.data_watches().map(|(p, c)| (p.clone(), c.copied().collect())).collect();
+        list.sort();
+        list
+    });
+    let mut out = String::new();
+    for (path, conns) in by_path {
+        let _ = writeln!(out, "{path}");
+        for c in conns {
+            let _ = writeln!(out, "\t0x{:x}", session_of(node, c));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn dump(node: &Node) -> String {
+    let groups = node.tracker.lock().by_deadline();
+    let now = tokio::time::Instant::now();
+    let total: usize = groups.iter().map(|(_, ids)| ids.len()).sum();
+    let mut out = format!("SessionTracker dump:\nSession Sets ({})/({total}):\n", groups.len());
+    for (deadline, ids) in groups {
+        let at = now_ms() + deadline.saturating_duration_since(now).as_millis() as i64;
+        let _ = writeln!(out, "{} expire at {}:", ids.len(), java_date(at));
+        ids.iter().for_each(|id| {
+            let _ = writeln!(out, "\t0x{id:x}");
+        });
+    }
+    let sessions = node.with_state(|s| {
+        let mut list: Vec<(i64, Vec<String>)> = s
+            .tree
+            .sessions_with_ephemerals()
+            .map(|(id, p)| (*id, p.iter().cloned().collect()))
+            .collect();
+        list.sort();
+        list
+    });
+    let _ = writeln!(out, "ephemeral nodes dump:\nSessions with Ephemerals ({}):", sessions.len());
+    for (id, paths) in sessions {
+        let _ = writeln!(out, "0x{id:x}:");
+        paths.iter().for_each(|p| {
+            let _ = writeln!(out, "\t{p}");
+        });
+    }
+    out.push_str("Connections dump:\n");
+    out
+}
+
+/// Java's `Date.toString()` in UTC: `Sun Nov 22 04:13:05 UTC 2026`.
+fn java_date(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {year}",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// The 4-character tag `cons` shows for a connection's last operation.
+pub fn op_tag(op: OpCode) -> &'static str {
+    use OpCode::*;
+    match op {
+        Create | Create2 | CreateContainer | CreateTtl => "CREA",
+        Delete | DeleteContainer => "DELE",
+        Exists => "EXIS",
+        GetData => "GETD",
+        SetData => "SETD",
+        GetAcl => "GETA",
+        SetAcl => "SETA",
+        GetChildren | GetChildren2 => "GETC",
+        Sync => "SYNC",
+        Ping => "PING",
+        Check => "CHEC",
+        Multi => "MULT",
+        MultiRead => "MLTR",
+        Reconfig => "RECO",
+        CheckWatches => "CHKW",
+        RemoveWatches => "REMW",
+        Auth | Sasl => "AUTH",
+        SetWatches => "SETW",
+        SetWatches2 => "STW2",
+        GetEphemerals => "GETE",
+        GetAllChildrenNumber => "GETACN",
+        AddWatch => "ADDW",
+        WhoAmI => "HOMI",
+        CreateSession => "SESS",
+        CloseSession => "CLOS",
+        Notification | Error => "NA",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_format_like_java() {
+        assert_eq!(
+            java_date(1_795_328_000_000 - 12_000_000 + 5_000),
+            "Sun Nov 22 02:53:25 UTC 2026"
+        );
+        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
+    }
+
+    #[test]
+    fn doubles_format_like_java() {
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(2.179_93), "2.1799");
+        assert_eq!(java_double(3.0), "3.0");
+    }
+
+    #[test]
+    fn commands_are_recognised_from_their_bytes() {
+        assert_eq!(command(*b"ruok"), Some("ruok"));
+        assert_eq!(command([0, 0, 0, 45]), None);
+    }
+}

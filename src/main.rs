@@ -1,0 +1,54 @@
+//! The `corral` binary: parse the command line and zoo.cfg, set up logging, start the server
+//! and run until interrupted.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use corral::config::Config;
+use corral::sasl::SaslUsers;
+use corral::server::Server;
+
+/// A ZooKeeper-compatible server. With no arguments: standalone on 127.0.0.1:2181, data in ./data.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// A ZooKeeper zoo.cfg, read as-is.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A JAAS file with a `Server` section of DIGEST-MD5 users, as ZooKeeper reads it.
+    #[arg(long)]
+    jaas: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr, with colours only on a terminal, so scripts can read them.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(jaas) = &args.jaas {
+        config.sasl_users = SaslUsers::load(jaas)?;
+        if config.sasl_users.is_empty() {
+            tracing::warn!(path = %jaas.display(), "the JAAS file has no Server section users");
+        }
+    }
+    for key in config.unknown_keys() {
+        tracing::warn!(key, "unknown configuration key (ignored)");
+    }
+    let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
+    let server = Server::start(config, listener).await?;
+    tracing::info!(addr = %server.addr, "corral serving");
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down");
+    server.stop().await;
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Applying committed entries on this node: the pure apply in `state`, then, in the same
+//! critical section, watch notifications and the replies of this node's pending requests.
+//! Events are queued before replies, so a client never sees a reply newer than an event.
+
+use std::sync::Arc;
+
+use jute::{perms, KeeperState, ReplyHeader, WatcherEvent};
+
+use super::conn::{ConnShared, Outbound};
+use super::{Node, Pending};
+use crate::ops::check_perm;
+use crate::state::{Applied, Effect, ZkState};
+use crate::txn::Entry;
+use crate::watch::{WatchManager, WatchTrigger};
+
+impl Node {
+    /// Applies one committed entry and delivers its results.
+    pub fn apply_entry(&self, entry: &Entry) {
+        let mut state = self.state.write();
+        let applied = state.apply(entry, &self.apply_config);
+        let mut watches = self.watches.lock();
+        for outcome in applied {
+            for trigger in &outcome.triggers {
+                self.notify(&mut watches, trigger, outcome.zxid);
+            }
+            self.complete(&outcome);
+            self.session_effect(outcome.effect);
+        }
+    }
+
+    /// A new leader's first entry: the zxid epoch goes up and its counter starts again.
+    pub fn start_epoch(&self) {
+        self.state.write().start_epoch();
+    }
+
+    /// A copy of the state, for a snapshot taken in order with apply.
+    pub fn state_copy(&self) -> ZkState {
+        self.state.read().clone()
+    }
+
+    /// Replaces the state with a snapshot's; every session gets a fresh full timeout.
+    pub fn install_state(&self, state: ZkState) {
+        let now = tokio::time::Instant::now();
+        let mut tracker = self.tracker.lock();
+        for (id, session) in state.sessions.iter() {
+            tracker.track(*id, session.timeout_ms, now);
+        }
+        *self.state.write() = state;
+    }
+
+    /// Drops the requests of an entry that could not be logged, closing their connections.
+    pub fn abandon_entry(&self, entry: &Entry) {
+        for origin in entry.txns.iter().filter_map(|t| t.origin) {
+            let pending = self.pending.lock().remove(&origin.request_id);
+            if let Some(Pending::Request { conn, .. }) = pending {
+                conn.closing.cancel();
+            }
+        }
+    }
+
+    /// Queues one event to every connection watching it that may READ the node.
+    fn notify(&self, watches: &mut WatchManager, trigger: &WatchTrigger, zxid: i64) {
+        let targets = watches.trigger(&trigger.path, trigger.event);
+        if targets.is_empty() {
+            return;
+        }
+        let connections = self.connections.read();
+        for conn in targets.iter().filter_map(|id| connections.get(id)) {
+            // ZooKeeper 3.8.4+/3.9.2+: events are filtered by READ permission (CVE-2024-23944).
+            if check_perm(&self.apply_config.acl, &trigger.acl, &conn.auth(), perms::READ).is_err()
+            {
+                continue;
+            }
+            let event = WatcherEvent {
+                event_type: trigger.event.as_i32(),
+                state: KeeperState::SyncConnected.as_i32(),
+                path: trigger.path.as_str().into(),
+            };
+            conn.send(Outbound::Notification { zxid, event });
+        }
+    }
+
+    /// Replies to the request that proposed this txn, if it came from this node.
+    fn complete(&self, outcome: &Applied) {
+        let Some(origin) = outcome.origin.filter(|o| o.node_id == self.node_id) else {
+            return;
+        };
+        let Some(pending) = self.pending.lock().remove(&origin.request_id) else {
+            return;
+        };
+        match pending {
+            Pending::Connect(done) => {
+                let _ = done.send(outcome.result.as_ref().map(|_| ()).map_err(|e| *e));
+            }
+            Pending::Request { conn, xid, op, started } => {
+                let (err, body) = match &outcome.result {
+                    Ok(response) => (0, Some(response.clone())),
+                    Err(e) => (e.as_i32(), None),
+                };
+                let header = ReplyHeader { xid, zxid: outcome.zxid, err };
+                self.record_latency(&conn, started, op, xid, outcome.zxid);
+                conn.send(Outbound::Reply { header, body });
+                conn.write_finished();
+            }
+        }
+    }
+
+    fn record_latency(
+        &self,
+        conn: &ConnShared,
+        started: tokio::time::Instant,
+        op: jute::OpCode,
+        xid: i32,
+        zxid: i64,
+    ) {
+        let ms = started.elapsed().as_millis() as u64;
+        self.stats.latency.lock().record(ms);
+        conn.stats.latency.lock().record(ms);
+        conn.stats.last_cxid.store(xid as i64, std::sync::atomic::Ordering::Relaxed);
+        conn.stats.last_zxid.store(zxid, std::sync::atomic::Ordering::Relaxed);
+        *conn.stats.last_op.lock() = crate::four_letter::op_tag(op);
+    }
+
+    /// Keeps the tracker in step with the session table, and closes the connection of a
+    /// closed session: after its reply for closeSession, silently for an expiry.
+    fn session_effect(&self, effect: Effect) {
+        let now = tokio::time::Instant::now();
+        match effect {
+            Effect::SessionCreated { session_id, timeout_ms } => {
+                self.tracker.lock().track(session_id, timeout_ms, now);
+            }
+            Effect::SessionClosed { session_id } => {
+                self.tracker.lock().remove(session_id);
+                let conn_id = self.bound.lock().remove(&session_id);
+                let connections = self.connections.read();
+                if let Some(conn) = conn_id.and_then(|id| connections.get(&id)).map(Arc::clone) {
+                    conn.send(Outbound::Close);
+                }
+            }
+            Effect::None => {}
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Node: everything a connection talks to — the replicated state behind its lock, the
+//! node-local watch tables, the registry of connections, the requests waiting for apply, the
+//! session tracker, and the replicator that orders writes.
+
+mod apply;
+pub mod conn;
+mod jobs;
+mod read;
+pub mod stats;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use jute::{Id, OpCode};
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::error::ZkError;
+use crate::ops::ApplyConfig;
+use crate::replication::Replicator;
+use crate::session::password::{PasswordKey, SessionIdGenerator};
+use crate::session::tracker::SessionTracker;
+use crate::state::ZkState;
+use crate::tree::acl::AclPolicy;
+use crate::txn::{Origin, Txn, TxnOp};
+use crate::watch::{ConnId, WatchManager};
+use conn::ConnShared;
+pub use read::ReadReply;
+use stats::ServerStats;
+
+/// A request waiting for its txn to be applied.
+enum Pending {
+    /// A client write: reply on `conn` with `xid`.
+    Request { conn: Arc<ConnShared>, xid: i32, op: OpCode, started: Instant },
+    /// A handshake waiting for its createSession txn.
+    Connect(oneshot::Sender<Result<(), ZkError>>),
+}
+
+pub struct Node {
+    pub config: Arc<Config>,
+    pub apply_config: ApplyConfig,
+    pub node_id: u64,
+    /// The replicated state; reads take it shared, apply takes it exclusive.
+    state: RwLock<ZkState>,
+    /// Node-local; always locked after `state`.
+    watches: Mutex<WatchManager>,
+    connections: RwLock<HashMap<ConnId, Arc<ConnShared>>>,
+    /// Which connection currently serves each session.
+    bound: Mutex<HashMap<i64, ConnId>>,
+    pending: Mutex<HashMap<u64, Pending>>,
+    pub tracker: Mutex<SessionTracker>,
+    replicator: Replicator,
+    pub session_ids: SessionIdGenerator,
+    pub passwords: PasswordKey,
+    pub stats: ServerStats,
+    next_conn: AtomicU64,
+    next_request: AtomicU64,
+    pub started: Instant,
+}
+
+impl Node {
+    pub fn new(config: Arc<Config>, passwords: PasswordKey, replicator: Replicator) -> Node {
+        let apply_config = ApplyConfig {
+            acl: AclPolicy { skip_acl: config.skip_acl, sasl_enabled: config.sasl_enabled },
+            extended_types: config.extended_types_enabled,
+            enforce_quota: config.enforce_quota,
+        };
+        Node {
+            apply_config,
+            node_id: config.server_id as u64,
+            state: RwLock::new(ZkState::default()),
+            watches: Mutex::new(WatchManager::default()),
+            connections: RwLock::new(HashMap::new()),
+            bound: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            tracker: Mutex::new(SessionTracker::new(config.tick())),
+            replicator,
+            session_ids: SessionIdGenerator::new(config.server_id, stats::now_ms()),
+            passwords,
+            stats: ServerStats::default(),
+            next_conn: AtomicU64::new(1),
+            next_request: AtomicU64::new(1),
+            started: Instant::now(),
+            config,
+        }
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn register(&self, conn: Arc<ConnShared>) {
+        self.connections.write().insert(conn.id, conn);
+    }
+
+    /// Forgets a closed connection and its watches; its session lives on until it expires.
+    pub fn unregister(&self, conn: &ConnShared) {
+        self.connections.write().remove(&conn.id);
+        let session = conn.session_id();
+        let mut bound = self.bound.lock();
+        if bound.get(&session) == Some(&conn.id) {
+            bound.remove(&session);
+        }
+        drop(bound);
+        let _state = self.state.read();
+        self.watches.lock().remove_connection(conn.id);
+    }
+
+    /// Binds a session to a connection, closing the connection that served it before.
+    pub fn bind(&self, session_id: i64, conn: &Arc<ConnShared>) {
+        conn.bind_session(session_id);
+        let previous = self.bound.lock().insert(session_id, conn.id);
+        if let Some(old) = previous.filter(|old| *old != conn.id) {
+            if let Some(old) = self.connections.read().get(&old) {
+                tracing::debug!(
+                    session = format!("0x{session_id:x}"),
+                    "closing the session's previous connection"
+                );
+                old.closing.cancel();
+            }
+        }
+    }
+
+    pub fn connection_list(&self) -> Vec<Arc<ConnShared>> {
+        let mut list: Vec<_> = self.connections.read().values().cloned().collect();
+        list.sort_by_key(|c| c.id);
+        list
+    }
+
+    /// Runs `f` with the state shared, as the four-letter words and restart checks do.
+    pub fn with_state<T>(&self, f: impl FnOnce(&ZkState) -> T) -> T {
+        f(&self.state.read())
+    }
+
+    pub fn with_watches<T>(&self, f: impl FnOnce(&WatchManager) -> T) -> T {
+        let _state = self.state.read();
+        f(&self.watches.lock())
+    }
+
+    pub fn last_zxid(&self) -> i64 {
+        self.state.read().last_zxid
+    }
+
+    fn origin(&self) -> Origin {
+        Origin {
+            node_id: self.node_id,
+            request_id: self.next_request.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Sends a client write to be ordered and applied; its reply is queued on `conn` by apply.
+    pub async fn propose_request(
+        &self,
+        conn: &Arc<ConnShared>,
+        xid: i32,
+        op: OpCode,
+        txn_op: TxnOp,
+    ) {
+        let origin = self.origin();
+        let pending = Pending::Request { conn: conn.clone(), xid, op, started: Instant::now() };
+        self.pending.lock().insert(origin.request_id, pending);
+        conn.write_started();
+        let txn = Txn {
+            session_id: conn.session_id(),
+            origin: Some(origin),
+            auth: conn.auth(),
+            op: txn_op,
+        };
+        if self.replicator.propose(txn).await.is_err() {
+            // The server is shutting down; as ZooKeeper does, drop the connection.
+            self.pending.lock().remove(&origin.request_id);
+            conn.write_finished();
+            conn.closing.cancel();
+        }
+    }
+
+    /// Creates a session through the log and waits until it is applied.
+    pub async fn create_session(&self, session_id: i64, timeout_ms: i32) -> Result<(), ZkError> {
+        let origin = self.origin();
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().insert(origin.request_id, Pending::Connect(tx));
+        let txn = Txn {
+            session_id,
+            origin: Some(origin),
+            auth: Arc::new(Vec::<Id>::new()),
+            op: TxnOp::CreateSession { timeout_ms },
+        };
+        if self.replicator.propose(txn).await.is_err() {
+            self.pending.lock().remove(&origin.request_id);
+            return Err(ZkError::SessionExpired);
+        }
+        rx.await.unwrap_or(Err(ZkError::SessionExpired))
+    }
+
+    /// Proposes a server job's txn (expiry, reaping) that no one waits on.
+    pub async fn propose_job(&self, session_id: i64, op: TxnOp) {
+        let txn = Txn { session_id, origin: None, auth: Arc::new(Vec::new()), op };
+        let _ = self.replicator.propose(txn).await;
+    }
+
+    pub fn session_exists(&self, session_id: i64) -> bool {
+        self.state.read().sessions.contains(session_id)
+    }
+}

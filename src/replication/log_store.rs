@@ -1,0 +1,217 @@
+//! openraft's RaftLogStorage over the LMDB log in `store`: each raft entry is its log id
+//! (JSON, small) and its payload (the batch's Jute bytes as they are) behind a format byte.
+
+use std::ops::{Bound, RangeBounds};
+
+use openraft::storage::{RaftLogReader, RaftLogStorage};
+
+use super::types::*;
+use crate::store::LogStore;
+
+/// Entries returned by one read are capped at this many bytes (batches can be large).
+const MAX_READ_BYTES: usize = 4 << 20;
+const ENTRY_FORMAT: u8 = 1;
+const KIND_BLANK: u8 = 0;
+const KIND_NORMAL: u8 = 1;
+const KIND_MEMBERSHIP: u8 = 2;
+
+#[derive(Clone)]
+pub struct RaftLog {
+    store: LogStore,
+}
+
+fn io_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+fn encode(entry: &Entry) -> Result<Vec<u8>, std::io::Error> {
+    let log_id = serde_json::to_vec(&entry.log_id).map_err(io_err)?;
+    let mut out = Vec::with_capacity(16 + log_id.len());
+    out.push(ENTRY_FORMAT);
+    out.extend((log_id.len() as u32).to_be_bytes());
+    out.extend(log_id);
+    match &entry.payload {
+        EntryPayload::Blank => out.push(KIND_BLANK),
+        EntryPayload::Normal(batch) => {
+            out.push(KIND_NORMAL);
+            out.extend(&batch.bytes);
+        }
+        EntryPayload::Membership(m) => {
+            out.push(KIND_MEMBERSHIP);
+            out.extend(serde_json::to_vec(m).map_err(io_err)?);
+        }
+    }
+    Ok(out)
+}
+
+fn decode(bytes: &[u8]) -> Result<Entry, std::io::Error> {
+    let bad = |why: &str| io_err(format!("corrupt log entry: {why}"));
+    let (&format, rest) = bytes.split_first().ok_or_else(|| bad("empty"))?;
+    if format != ENTRY_FORMAT {
+        return Err(bad(&format!("unknown entry format {format}")));
+    }
+    let len = rest.get(..4).ok_or_else(|| bad("truncated"))?;
+    let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+    let log_id = rest.get(4..4 + len).ok_or_else(|| bad("truncated log id"))?;
+    let log_id: LogId = serde_json::from_slice(log_id).map_err(io_err)?;
+    let (&kind, payload) = rest[4 + len..].split_first().ok_or_else(|| bad("no payload kind"))?;
+    let payload = match kind {
+        KIND_BLANK => EntryPayload::Blank,
+        KIND_NORMAL => EntryPayload::Normal(Batch { bytes: payload.to_vec() }),
+        KIND_MEMBERSHIP => {
+            EntryPayload::Membership(serde_json::from_slice(payload).map_err(io_err)?)
+        }
+        other => return Err(bad(&format!("unknown payload kind {other}"))),
+    };
+    Ok(Entry { log_id, payload })
+}
+
+fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
+    let start = match range.start_bound() {
+        Bound::Included(s) => *s,
+        Bound::Excluded(s) => s + 1,
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(e) => e.saturating_add(1),
+        Bound::Excluded(e) => *e,
+        Bound::Unbounded => u64::MAX,
+    };
+    (start, end)
+}
+
+/// Runs blocking LMDB work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, std::io::Error> + Send + 'static,
+) -> Result<T, std::io::Error> {
+    tokio::task::spawn_blocking(f).await.map_err(io_err)?
+}
+
+impl RaftLog {
+    pub fn new(store: LogStore) -> Self {
+        RaftLog { store }
+    }
+
+    async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        key: &'static str,
+    ) -> Result<Option<T>, std::io::Error> {
+        let store = self.store.clone();
+        let bytes = blocking(move || store.get_meta(key).map_err(io_err)).await?;
+        bytes.map(|b| serde_json::from_slice(&b).map_err(io_err)).transpose()
+    }
+
+    async fn write_json<T: serde::Serialize>(
+        &self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), std::io::Error> {
+        let bytes = serde_json::to_vec(value).map_err(io_err)?;
+        let store = self.store.clone();
+        blocking(move || store.put_meta(key, &bytes).map_err(io_err)).await
+    }
+
+    async fn entries(
+        &self,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Entry>, std::io::Error> {
+        let store = self.store.clone();
+        let raw = blocking(move || store.range(start, end, max_bytes).map_err(io_err)).await?;
+        raw.iter().map(|(_, bytes)| decode(bytes)).collect()
+    }
+}
+
+impl RaftLogReader<TypeConfig> for RaftLog {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + std::fmt::Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let (start, end) = bounds(&range);
+        self.entries(start, end, usize::MAX).await.map_err(|e| StorageIOError::read_logs(&e).into())
+    }
+
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Entry>, StorageError> {
+        self.entries(start, end, MAX_READ_BYTES)
+            .await
+            .map_err(|e| StorageIOError::read_logs(&e).into())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for RaftLog {
+    type LogReader = RaftLog;
+
+    async fn get_log_state(&mut self) -> Result<LogState, StorageError> {
+        let purged: Option<LogId> =
+            self.read_json("purged").await.map_err(|e| StorageIOError::read_logs(&e))?;
+        let store = self.store.clone();
+        let last = blocking(move || store.last().map_err(io_err))
+            .await
+            .map_err(|e| StorageIOError::read_logs(&e))?;
+        let last = match last {
+            Some((_, bytes)) => {
+                Some(decode(&bytes).map_err(|e| StorageIOError::read_logs(&e))?.log_id)
+            }
+            None => purged,
+        };
+        Ok(LogState { last_purged_log_id: purged, last_log_id: last })
+    }
+
+    async fn get_log_reader(&mut self) -> RaftLog {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        self.write_json("vote", vote).await.map_err(|e| StorageIOError::write_vote(&e).into())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        self.read_json("vote").await.map_err(|e| StorageIOError::read_vote(&e).into())
+    }
+
+    /// The commit point lets a restart re-apply the log up to where it was.
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        self.write_json("committed", &committed).await.map_err(|e| StorageIOError::write(&e).into())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        let committed: Option<Option<LogId>> =
+            self.read_json("committed").await.map_err(|e| StorageIOError::read(&e))?;
+        Ok(committed.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let encoded: Result<Vec<(u64, Vec<u8>)>, _> =
+            entries.into_iter().map(|e| encode(&e).map(|b| (e.log_id.index, b))).collect();
+        let encoded = encoded.map_err(|e| StorageIOError::write_logs(&e))?;
+        let store = self.store.clone();
+        let result = blocking(move || store.append(&encoded).map_err(io_err)).await;
+        let reply = result.as_ref().map(|_| ()).map_err(io_err);
+        callback.log_io_completed(reply);
+        result.map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let store = self.store.clone();
+        blocking(move || store.truncate_from(log_id.index).map_err(io_err))
+            .await
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let meta = serde_json::to_vec(&log_id).map_err(|e| StorageIOError::write_logs(&e))?;
+        let store = self.store.clone();
+        blocking(move || store.purge_upto(log_id.index, "purged", &meta).map_err(io_err))
+            .await
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+}

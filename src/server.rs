@@ -1,0 +1,141 @@
+//! The accept loop: enforces maxClientCnxns (per IP) and maxCnxns (overall), then spawns one
+//! task per connection. `Server::start` wires the node, the proposer and the leader jobs.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::connection;
+use crate::node::Node;
+use crate::replication;
+use crate::replication::{RaftHandle, ReplicationError};
+use crate::session::password::PasswordKey;
+
+/// Why a server could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Replication(#[from] ReplicationError),
+}
+
+/// A running server: its address, node, and the token that stops it.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub node: Arc<Node>,
+    raft: RaftHandle,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Open connections per client IP.
+#[derive(Default)]
+struct ConnectionCounts {
+    per_ip: HashMap<IpAddr, usize>,
+    total: usize,
+}
+
+/// Releases a connection's slot when its task ends.
+struct Slot {
+    counts: Arc<Mutex<ConnectionCounts>>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock();
+        counts.total -= 1;
+        if let Some(n) = counts.per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Binds nothing itself: takes a bound listener, so tests can use port 0.
+    /// Recovers the state from the log before it serves anyone.
+    pub async fn start(config: Config, listener: TcpListener) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let passwords = PasswordKey::load_or_create(&config.data_dir)?;
+        let log_dir = config.data_log_dir.join("corral");
+        let addr = listener.local_addr()?;
+        let (replicator, proposals) = replication::channel();
+        let node = Arc::new(Node::new(Arc::new(config), passwords, replicator));
+        let raft = replication::start_standalone(node.clone(), &log_dir).await?;
+        let shutdown = CancellationToken::new();
+        let tasks = vec![
+            tokio::spawn(replication::run_proposer(
+                node.clone(),
+                proposals,
+                raft.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(node.clone().run_expiry(shutdown.clone())),
+            tokio::spawn(node.clone().run_reaper(shutdown.clone())),
+            tokio::spawn(accept_loop(node.clone(), listener, shutdown.clone())),
+        ];
+        Ok(Server { addr, node, raft, shutdown, tasks })
+    }
+
+    /// Stops accepting, closes every connection and stops the jobs.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for conn in self.node.connection_list() {
+            conn.closing.cancel();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.raft.shutdown().await;
+    }
+}
+
+async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: CancellationToken) {
+    let counts = Arc::new(Mutex::new(ConnectionCounts::default()));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => return,
+        };
+        let (socket, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let Some(slot) = take_slot(&node, &counts, peer.ip()) else {
+            tracing::warn!(peer = %peer, "too many connections; closing (maxClientCnxns/maxCnxns)");
+            continue;
+        };
+        let node = node.clone();
+        tokio::spawn(async move {
+            connection::serve(node, socket, peer).await;
+            drop(slot);
+        });
+    }
+}
+
+fn take_slot(node: &Node, counts: &Arc<Mutex<ConnectionCounts>>, ip: IpAddr) -> Option<Slot> {
+    let (per_ip_limit, total_limit) = (node.config.max_client_cnxns, node.config.max_cnxns);
+    let mut c = counts.lock();
+    let from_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
+    if (per_ip_limit > 0 && from_ip >= per_ip_limit) || (total_limit > 0 && c.total >= total_limit)
+    {
+        return None;
+    }
+    *c.per_ip.entry(ip).or_default() += 1;
+    c.total += 1;
+    Some(Slot { counts: counts.clone(), ip })
+}

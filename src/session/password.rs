@@ -1,0 +1,117 @@
+//! Session ids as ZooKeeper forms them, and session passwords derived from the id and a
+//! secret kept in the data directory, so a restarted server accepts the same password.
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sha2::{Digest, Sha256};
+
+/// The password length every ConnectResponse carries.
+pub const PASSWORD_LEN: usize = 16;
+const SECRET_FILE: &str = "session.secret";
+
+/// Derives passwords: the first 16 bytes of SHA-256(secret ‖ session id).
+#[derive(Clone)]
+pub struct PasswordKey {
+    secret: [u8; 32],
+}
+
+impl PasswordKey {
+    pub fn new(secret: [u8; 32]) -> Self {
+        PasswordKey { secret }
+    }
+
+    /// Loads the secret from `dir`, creating it from the OS's random source on first start.
+    pub fn load_or_create(dir: &Path) -> io::Result<Self> {
+        let file = dir.join(SECRET_FILE);
+        match std::fs::read(&file) {
+            Ok(bytes) if bytes.len() == 32 => {
+                let mut secret = [0u8; 32];
+                secret.copy_from_slice(&bytes);
+                Ok(PasswordKey::new(secret))
+            }
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is not a 32-byte secret", file.display()),
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let mut secret = [0u8; 32];
+                std::fs::File::open("/dev/urandom")
+                    .and_then(|mut f| io::Read::read_exact(&mut f, &mut secret))?;
+                std::fs::write(&file, secret)?;
+                Ok(PasswordKey::new(secret))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn password(&self, session_id: i64) -> Vec<u8> {
+        let mut hash = Sha256::new();
+        hash.update(self.secret);
+        hash.update(session_id.to_be_bytes());
+        hash.finalize()[..PASSWORD_LEN].to_vec()
+    }
+
+    /// Compares in constant time, so the password cannot be guessed byte by byte.
+    pub fn verify(&self, session_id: i64, candidate: &[u8]) -> bool {
+        let expected = self.password(session_id);
+        candidate.len() == expected.len()
+            && expected.iter().zip(candidate).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+/// Hands out session ids like ZooKeeper: the server id in the top byte, the low 40 bits of the
+/// start time in milliseconds below it, and a counter in the low bits.
+pub struct SessionIdGenerator {
+    next: AtomicI64,
+}
+
+impl SessionIdGenerator {
+    pub fn new(server_id: u8, now_ms: i64) -> Self {
+        let base = ((now_ms << 24) as u64 >> 8) as i64 | ((server_id as i64) << 56);
+        SessionIdGenerator { next: AtomicI64::new(base) }
+    }
+
+    pub fn next_id(&self) -> i64 {
+        loop {
+            let id = self.next.fetch_add(1, Ordering::Relaxed);
+            // 0 means "new session" and i64::MIN marks containers: never hand either out.
+            if id != 0 && id != i64::MIN {
+                return id;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_stable_and_distinct() {
+        let key = PasswordKey::new([7; 32]);
+        assert_eq!(key.password(1), key.password(1));
+        assert_ne!(key.password(1), key.password(2));
+        assert_eq!(key.password(1).len(), 16);
+        assert!(key.verify(1, &key.password(1)));
+        assert!(!key.verify(1, &key.password(2)));
+        assert!(!key.verify(1, &[]));
+    }
+
+    #[test]
+    fn the_secret_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = PasswordKey::load_or_create(dir.path()).unwrap();
+        let second = PasswordKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(first.password(42), second.password(42));
+    }
+
+    #[test]
+    fn ids_carry_the_server_id() {
+        let ids = SessionIdGenerator::new(1, 1_700_000_000_000);
+        let a = ids.next_id();
+        assert_eq!(a >> 56, 1);
+        assert_eq!(ids.next_id(), a + 1);
+    }
+}

@@ -1,0 +1,45 @@
+//! SessionTable: the replicated record of live sessions (created and closed by txns), so any
+//! node can accept a reconnect and a restart keeps them.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionEntry {
+    /// The timeout negotiated when the session was created, in ms.
+    pub timeout_ms: i32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionTable {
+    sessions: BTreeMap<i64, SessionEntry>,
+}
+
+impl SessionTable {
+    pub fn insert(&mut self, id: i64, entry: SessionEntry) {
+        self.sessions.insert(id, entry);
+    }
+
+    pub fn remove(&mut self, id: i64) -> Option<SessionEntry> {
+        self.sessions.remove(&id)
+    }
+
+    pub fn get(&self, id: i64) -> Option<&SessionEntry> {
+        self.sessions.get(&id)
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        self.sessions.contains_key(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&i64, &SessionEntry)> {
+        self.sessions.iter()
+    }
+}

@@ -1,0 +1,135 @@
+//! ZkState: the replicated state machine's data (the tree, the sessions, the last zxid) and
+//! `apply`, a pure function of (state, entry): it computes zxids, runs each txn's op, and
+//! returns replies and watch triggers. It never reads the clock or does I/O.
+
+use jute::Response;
+
+use crate::error::ZkResult;
+use crate::ops::{self, ApplyConfig, Changes, WriteCtx};
+use crate::session::{SessionEntry, SessionTable};
+use crate::tree::DataTree;
+use crate::txn::{Entry, Origin, Txn, TxnOp};
+use crate::watch::WatchTrigger;
+
+pub mod codec;
+
+#[derive(Debug, Clone, Default)]
+pub struct ZkState {
+    pub tree: DataTree,
+    pub sessions: SessionTable,
+    /// The zxid of the last applied transaction.
+    pub last_zxid: i64,
+}
+
+/// A session-level consequence of a txn that the node must act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    SessionCreated { session_id: i64, timeout_ms: i32 },
+    SessionClosed { session_id: i64 },
+}
+
+/// The outcome of one txn.
+#[derive(Debug)]
+pub struct Applied {
+    pub origin: Option<Origin>,
+    pub session_id: i64,
+    /// The txn's zxid (for sync, the last zxid before it).
+    pub zxid: i64,
+    pub result: ZkResult<Response>,
+    pub triggers: Vec<WatchTrigger>,
+    pub effect: Effect,
+}
+
+impl ZkState {
+    /// Starts a new zxid epoch (epoch << 32 | counter), as each new leader does.
+    pub fn start_epoch(&mut self) {
+        self.last_zxid = ((self.last_zxid >> 32) + 1) << 32;
+    }
+
+    /// Applies every txn of an entry in order.
+    pub fn apply(&mut self, entry: &Entry, config: &ApplyConfig) -> Vec<Applied> {
+        entry.txns.iter().map(|txn| self.apply_txn(txn, entry.time_ms, config)).collect()
+    }
+
+    fn apply_txn(&mut self, txn: &Txn, time_ms: i64, config: &ApplyConfig) -> Applied {
+        if txn.op.consumes_zxid() {
+            self.last_zxid += 1;
+        }
+        let ctx = WriteCtx {
+            zxid: self.last_zxid,
+            time_ms,
+            session_id: txn.session_id,
+            auth: &txn.auth,
+            config,
+            sessions: &self.sessions,
+        };
+        let mut changes = Changes::default();
+        let mut effect = Effect::None;
+        let tree = &mut self.tree;
+        let result = match &txn.op {
+            TxnOp::CreateSession { timeout_ms } => {
+                effect =
+                    Effect::SessionCreated { session_id: txn.session_id, timeout_ms: *timeout_ms };
+                Ok(Response::Empty)
+            }
+            TxnOp::CloseSession => {
+                if ctx.sessions.contains(txn.session_id) {
+                    close_session(tree, &mut changes, txn.session_id, ctx.zxid);
+                    effect = Effect::SessionClosed { session_id: txn.session_id };
+                }
+                Ok(Response::Empty)
+            }
+            TxnOp::Create { op, request } => {
+                ops::create::apply(tree, &ctx, &mut changes, *op, request)
+            }
+            TxnOp::Delete(r) => {
+                ops::delete::apply(tree, &ctx, &mut changes, r).map(|()| Response::Empty)
+            }
+            TxnOp::SetData(r) => ops::set_data::apply(tree, &ctx, &mut changes, r),
+            TxnOp::SetAcl(r) => ops::set_acl::apply(tree, &ctx, &mut changes, r),
+            TxnOp::Multi(list) => Ok(ops::multi::apply(tree, &ctx, &mut changes, list)),
+            TxnOp::Sync { path } => {
+                Ok(Response::Sync(jute::SyncResponse { path: path.as_str().into() }))
+            }
+            TxnOp::Reap { path } => {
+                ops::reap::apply(tree, &ctx, &mut changes, path).map(|()| Response::Empty)
+            }
+            TxnOp::Fail(err) => Err(*err),
+        };
+        if result.is_err() {
+            changes.roll_back(&mut self.tree);
+            changes = Changes::default();
+        }
+        self.apply_effect(effect);
+        Applied {
+            origin: txn.origin,
+            session_id: txn.session_id,
+            zxid: self.last_zxid,
+            result,
+            triggers: changes.triggers,
+            effect,
+        }
+    }
+
+    fn apply_effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::SessionCreated { session_id, timeout_ms } => {
+                self.sessions.insert(session_id, SessionEntry { timeout_ms });
+            }
+            Effect::SessionClosed { session_id } => {
+                self.sessions.remove(session_id);
+            }
+            Effect::None => {}
+        }
+    }
+}
+
+/// Deletes a closing session's ephemerals at the closing txn's zxid, in path order.
+fn close_session(tree: &mut DataTree, changes: &mut Changes, session_id: i64, zxid: i64) {
+    // The index is sorted, so every node deletes in the same order.
+    let paths: Vec<String> = tree.ephemerals(session_id).cloned().collect();
+    for path in paths {
+        ops::delete::remove(tree, changes, &path, zxid);
+    }
+}

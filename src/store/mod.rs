@@ -1,0 +1,187 @@
+//! The durable log: an LMDB environment (heed) with full durability, holding raft log entries by
+//! index and a little metadata (vote, commit point, purge point) behind an on-disk format header.
+//! Every write is one LMDB transaction, durable when it returns; callers run it off the runtime.
+
+use std::path::{Path, PathBuf};
+
+use heed::types::{Bytes, Str, U64};
+use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
+use thiserror::Error;
+
+/// The log format this version writes and reads.
+pub const LOG_FORMAT: &str = "corral-raft-log-1";
+const FORMAT_KEY: &str = "format";
+/// LMDB's map is address space, not memory: generous, so it never fills in practice.
+const MAP_SIZE: usize = 64 << 30;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot create or open the data directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("LMDB error in {path}: {source}")]
+    Lmdb { path: PathBuf, source: heed::Error },
+    #[error("{path} holds log format {found:?}; this corral reads {LOG_FORMAT:?} only")]
+    UnknownFormat { path: PathBuf, found: String },
+}
+
+/// The log environment and its two databases.
+#[derive(Clone)]
+pub struct LogStore {
+    path: PathBuf,
+    env: Env<WithoutTls>,
+    entries: Database<'static, U64<BigEndian>, Bytes>,
+    meta: Database<'static, Str, Bytes>,
+}
+
+type Databases = (Database<'static, U64<BigEndian>, Bytes>, Database<'static, Str, Bytes>);
+
+impl LogStore {
+    /// Opens (or creates) the log under `dir`, refusing a format it does not know.
+    pub fn open(dir: &Path) -> Result<LogStore, StoreError> {
+        let path = dir.join("log");
+        std::fs::create_dir_all(&path)
+            .map_err(|source| StoreError::Dir { path: path.clone(), source })?;
+        let lmdb = |source| StoreError::Lmdb { path: path.clone(), source };
+        // SAFETY: the directory is corral's own; nothing else maps or truncates these files
+        // while the env is open, and heed refuses a second open of the same path.
+        let env = unsafe {
+            EnvOpenOptions::new().read_txn_without_tls().map_size(MAP_SIZE).max_dbs(4).open(&path)
+        }
+        .map_err(lmdb)?;
+        let wtxn = env.write_txn().map_err(lmdb)?;
+        let (entries, meta): Databases = env
+            .create_databases_and_commit(wtxn, |opener, wtxn| -> heed::Result<_> {
+                let entries = opener.create_database(wtxn, Some("entries"))?;
+                let meta = opener.create_database(wtxn, Some("meta"))?;
+                Ok(CommitOrAbort::<_, ()>::Commit((entries, meta)))
+            })
+            .map_err(lmdb)?
+            .unwrap_commit();
+        let mut wtxn = env.write_txn().map_err(lmdb)?;
+        match meta.get(&wtxn, FORMAT_KEY).map_err(lmdb)? {
+            None => meta.put(&mut wtxn, FORMAT_KEY, LOG_FORMAT.as_bytes()).map_err(lmdb)?,
+            Some(found) if found == LOG_FORMAT.as_bytes() => {}
+            Some(found) => {
+                let found = String::from_utf8_lossy(found).into_owned();
+                return Err(StoreError::UnknownFormat { path, found });
+            }
+        }
+        wtxn.commit().map_err(lmdb)?;
+        Ok(LogStore { path, env, entries, meta })
+    }
+
+    fn lmdb(&self, source: heed::Error) -> StoreError {
+        StoreError::Lmdb { path: self.path.clone(), source }
+    }
+
+    /// The last entry, if any.
+    pub fn last(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let rtxn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let last = self.entries.last(&rtxn).map_err(|e| self.lmdb(e))?;
+        Ok(last.map(|(index, bytes)| (index, bytes.to_vec())))
+    }
+
+    /// Appends entries durably in one transaction (one fsync). Blocking: call off the runtime.
+    pub fn append(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        for (index, bytes) in entries {
+            self.entries.put(&mut wtxn, index, bytes).map_err(|e| self.lmdb(e))?;
+        }
+        wtxn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    /// Entries with `start <= index < end`, in order; at most `max_bytes` (and at least one).
+    pub fn range(
+        &self,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let rtxn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for item in self.entries.range(&rtxn, &(start..end)).map_err(|e| self.lmdb(e))? {
+            let (index, value) = item.map_err(|e| self.lmdb(e))?;
+            if !out.is_empty() && bytes + value.len() > max_bytes {
+                break;
+            }
+            bytes += value.len();
+            out.push((index, value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Deletes the entries with `index >= from` (a conflicting tail), durably.
+    pub fn truncate_from(&self, from: u64) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        self.entries.delete_range(&mut wtxn, &(from..)).map_err(|e| self.lmdb(e))?;
+        wtxn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    /// Deletes the entries with `index <= upto` and records `meta` in the same transaction.
+    pub fn purge_upto(&self, upto: u64, key: &str, meta: &[u8]) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        self.entries.delete_range(&mut wtxn, &(..=upto)).map_err(|e| self.lmdb(e))?;
+        self.meta.put(&mut wtxn, key, meta).map_err(|e| self.lmdb(e))?;
+        wtxn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    /// The stored format header.
+    pub fn format(&self) -> Result<Option<String>, StoreError> {
+        let value = self.get_meta(FORMAT_KEY)?;
+        Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let rtxn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let value = self.meta.get(&rtxn, key).map_err(|e| self.lmdb(e))?;
+        Ok(value.map(<[u8]>::to_vec))
+    }
+
+    /// Stores a metadata value durably (the vote must be on disk before it is used).
+    pub fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
+        self.meta.put(&mut wtxn, key, value).map_err(|e| self.lmdb(e))?;
+        wtxn.commit().map_err(|e| self.lmdb(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_survive_reopening_and_can_be_cut_at_both_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = LogStore::open(dir.path()).unwrap();
+            let entries: Vec<(u64, Vec<u8>)> = (1..=5).map(|i| (i, vec![i as u8; 10])).collect();
+            store.append(&entries).unwrap();
+            store.put_meta("vote", b"v").unwrap();
+        }
+        let store = LogStore::open(dir.path()).unwrap();
+        assert_eq!(store.last().unwrap().map(|(i, _)| i), Some(5));
+        assert_eq!(store.range(2, 4, usize::MAX).unwrap().len(), 2);
+        assert_eq!(store.range(1, 6, 15).unwrap().len(), 1, "capped by bytes, never empty");
+        store.truncate_from(4).unwrap();
+        store.purge_upto(1, "purged", b"1").unwrap();
+        let left: Vec<u64> =
+            store.range(0, 10, usize::MAX).unwrap().into_iter().map(|(i, _)| i).collect();
+        assert_eq!(left, vec![2, 3]);
+        assert_eq!(store.get_meta("vote").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(store.format().unwrap().as_deref(), Some(LOG_FORMAT));
+    }
+
+    #[test]
+    fn an_unknown_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = LogStore::open(dir.path()).unwrap();
+            let mut wtxn = store.env.write_txn().unwrap();
+            store.meta.put(&mut wtxn, FORMAT_KEY, b"corral-log-99").unwrap();
+            wtxn.commit().unwrap();
+        }
+        let err = LogStore::open(dir.path()).err().expect("refused");
+        assert!(err.to_string().contains("corral-log-99"), "{err}");
+    }
+}

@@ -1,0 +1,351 @@
+//! DataTree: every znode by path, plus the indexes apply needs (ephemerals by session,
+//! containers, TTL nodes). Mutations return an `Undo` so a failed multi can roll back.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use jute::{Acl, Buffer};
+
+use super::acl::open_acl;
+use super::node::{DataNode, NodeKind, StatPersisted};
+use super::path;
+
+/// The parent fields a create or delete changes.
+#[derive(Debug, Clone, Copy)]
+pub struct ParentMark {
+    cversion: i32,
+    pzxid: i64,
+}
+
+/// The inverse of one mutation.
+#[derive(Debug)]
+pub enum Undo {
+    Created {
+        path: String,
+        parent: ParentMark,
+    },
+    Deleted {
+        path: String,
+        node: DataNode,
+        parent: ParentMark,
+    },
+    DataSet {
+        path: String,
+        data: Buffer,
+        stat: StatPersisted,
+    },
+    AclSet {
+        path: String,
+        acl: Arc<Vec<Acl>>,
+        stat: StatPersisted,
+    },
+    /// A quota stats node's data, which the server rewrites without touching its Stat.
+    QuotaUsage {
+        path: String,
+        data: Buffer,
+    },
+}
+
+/// What a new node is made of.
+pub struct NewNode {
+    pub data: Buffer,
+    pub acl: Arc<Vec<Acl>>,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    nodes: HashMap<String, DataNode>,
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+    /// Sum of path and data lengths (ZooKeeper's approximate_data_size).
+    data_size: u64,
+    /// Every distinct ACL once (ZooKeeper's ACL cache): most nodes share a few ACLs.
+    acl_cache: HashSet<Arc<Vec<Acl>>>,
+}
+
+/// The nodes every tree starts with.
+pub const SYSTEM_NODES: [&str; 4] = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"];
+
+impl Default for DataTree {
+    fn default() -> Self {
+        DataTree::new()
+    }
+}
+
+impl DataTree {
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota` with `world:anyone` ALL and an
+    /// all-zero Stat, and `/zookeeper/config` readable by anyone and writable by no one.
+    pub fn new() -> Self {
+        let mut tree = DataTree::empty();
+        let open = Arc::new(open_acl());
+        let read_only = Arc::new(vec![Acl::new(jute::perms::READ, "world", "anyone")]);
+        for p in SYSTEM_NODES {
+            let mut stat = StatPersisted::default();
+            let acl = if p == "/zookeeper/config" {
+                // ZooKeeper sets this node's ACL with version -1, which becomes its aversion.
+                stat.aversion = -1;
+                read_only.clone()
+            } else {
+                open.clone()
+            };
+            let data = if p == "/" { None } else { Some(Vec::new()) };
+            tree.insert_raw(p, DataNode::new(data, acl, stat));
+        }
+        tree
+    }
+
+    /// A tree without even the root, to be filled by `restore`.
+    pub fn empty() -> Self {
+        DataTree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            data_size: 0,
+            acl_cache: HashSet::new(),
+        }
+    }
+
+    /// Puts back a node read from a snapshot; parents must come before their children.
+    pub fn restore(&mut self, p: &str, data: Buffer, acl: Vec<Acl>, stat: StatPersisted) {
+        let acl = self.intern_acl(acl);
+        self.insert_raw(p, DataNode::new(data, acl, stat));
+    }
+
+    /// Every node, parents before children (paths sorted), for snapshots.
+    pub fn sorted_nodes(&self) -> Vec<(&String, &DataNode)> {
+        let mut nodes: Vec<_> = self.nodes.iter().collect();
+        nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        nodes
+    }
+
+    fn insert_raw(&mut self, p: &str, node: DataNode) {
+        if let Some(parent) = path::parent(p).and_then(|pp| self.nodes.get_mut(pp)) {
+            parent.children.insert(path::child_name(p).to_owned());
+        }
+        self.data_size += (p.len() + node.data_len()) as u64;
+        self.index(p, node.kind(), true);
+        self.nodes.insert(p.to_owned(), node);
+    }
+
+    fn index(&mut self, p: &str, kind: NodeKind, add: bool) {
+        let set = match kind {
+            NodeKind::Ephemeral(session) => self.ephemerals.entry(session).or_default(),
+            NodeKind::Container => &mut self.containers,
+            NodeKind::Ttl(_) => &mut self.ttls,
+            NodeKind::Persistent => return,
+        };
+        if add {
+            set.insert(p.to_owned());
+        } else {
+            set.remove(p);
+            if let NodeKind::Ephemeral(session) = kind {
+                if set.is_empty() {
+                    self.ephemerals.remove(&session);
+                }
+            }
+        }
+    }
+
+    /// The shared copy of an ACL. Unused entries are dropped when the cache has doubled.
+    pub fn intern_acl(&mut self, acl: Vec<Acl>) -> Arc<Vec<Acl>> {
+        if let Some(shared) = self.acl_cache.get(&acl) {
+            return shared.clone();
+        }
+        if self.acl_cache.len() >= 1024 && self.acl_cache.len().is_power_of_two() {
+            self.acl_cache.retain(|a| Arc::strong_count(a) > 1);
+        }
+        let shared = Arc::new(acl);
+        self.acl_cache.insert(shared.clone());
+        shared
+    }
+
+    pub fn get(&self, p: &str) -> Option<&DataNode> {
+        self.nodes.get(p)
+    }
+
+    pub fn contains(&self, p: &str) -> bool {
+        self.nodes.contains_key(p)
+    }
+
+    /// Creates `p` under an existing parent; the caller has checked everything.
+    pub fn create(&mut self, p: &str, new: NewNode, zxid: i64, time_ms: i64) -> Undo {
+        let parent_path = path::parent(p).expect("create has a parent");
+        let parent = self.nodes.get_mut(parent_path).expect("parent exists");
+        let mark = ParentMark { cversion: parent.stat.cversion, pzxid: parent.stat.pzxid };
+        parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
+        parent.stat.pzxid = zxid;
+        let stat = StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time_ms,
+            mtime: time_ms,
+            ephemeral_owner: new.kind.owner(),
+            pzxid: zxid,
+            ..StatPersisted::default()
+        };
+        self.insert_raw(p, DataNode::new(new.data, new.acl, stat));
+        Undo::Created { path: p.to_owned(), parent: mark }
+    }
+
+    /// Deletes `p`, which exists and has no children.
+    pub fn delete(&mut self, p: &str, zxid: i64) -> Undo {
+        let node = self.remove_raw(p);
+        let parent = self.parent_mut(p);
+        let mark = ParentMark { cversion: parent.stat.cversion, pzxid: parent.stat.pzxid };
+        parent.stat.pzxid = zxid;
+        Undo::Deleted { path: p.to_owned(), node, parent: mark }
+    }
+
+    fn remove_raw(&mut self, p: &str) -> DataNode {
+        let node = self.nodes.remove(p).expect("deleted node exists");
+        self.data_size -= (p.len() + node.data_len()) as u64;
+        self.index(p, node.kind(), false);
+        self.parent_mut(p).children.remove(path::child_name(p));
+        node
+    }
+
+    fn parent_mut(&mut self, p: &str) -> &mut DataNode {
+        let parent_path = path::parent(p).expect("node has a parent");
+        self.nodes.get_mut(parent_path).expect("parent exists")
+    }
+
+    pub fn set_data(&mut self, p: &str, data: Buffer, zxid: i64, time_ms: i64) -> Undo {
+        let node = self.nodes.get_mut(p).expect("node exists");
+        let old_len = node.data_len();
+        let undo = Undo::DataSet {
+            path: p.to_owned(),
+            data: std::mem::replace(&mut node.data, data),
+            stat: node.stat,
+        };
+        node.stat.version = node.stat.version.wrapping_add(1);
+        node.stat.mzxid = zxid;
+        node.stat.mtime = time_ms;
+        self.data_size = self.data_size - old_len as u64 + node.data_len() as u64;
+        undo
+    }
+
+    pub fn set_acl(&mut self, p: &str, acl: Arc<Vec<Acl>>) -> Undo {
+        let node = self.nodes.get_mut(p).expect("node exists");
+        let undo = Undo::AclSet {
+            path: p.to_owned(),
+            acl: std::mem::replace(&mut node.acl, acl),
+            stat: node.stat,
+        };
+        node.stat.aversion = node.stat.aversion.wrapping_add(1);
+        undo
+    }
+
+    /// Rewrites a quota stats node's data; its Stat stays as it was.
+    pub fn set_quota_usage(&mut self, p: &str, data: Vec<u8>) -> Undo {
+        let old = self.replace_data(p, Some(data));
+        Undo::QuotaUsage { path: p.to_owned(), data: old }
+    }
+
+    fn replace_data(&mut self, p: &str, data: Buffer) -> Buffer {
+        let node = self.nodes.get_mut(p).expect("node exists");
+        let old_len = node.data_len();
+        let old = std::mem::replace(&mut node.data, data);
+        self.data_size = self.data_size - old_len as u64 + node.data_len() as u64;
+        old
+    }
+
+    /// ZooKeeper's quota usage of a subtree: its nodes (itself included) and their data bytes.
+    pub fn usage(&self, p: &str) -> (i64, i64) {
+        let mut pending = vec![p.to_owned()];
+        let (mut count, mut bytes) = (0i64, 0i64);
+        while let Some(current) = pending.pop() {
+            let Some(node) = self.nodes.get(&current) else { continue };
+            count += 1;
+            bytes += node.data_len() as i64;
+            pending.extend(node.children.iter().map(|c| path::join(&current, c)));
+        }
+        (count, bytes)
+    }
+
+    /// Reverts one mutation; a failed multi reverts its mutations newest first.
+    pub fn undo(&mut self, undo: Undo) {
+        match undo {
+            Undo::Created { path: p, parent } => {
+                self.remove_raw(&p);
+                self.restore_parent(&p, parent);
+            }
+            Undo::Deleted { path: p, node, parent } => {
+                self.insert_raw(&p, node);
+                self.restore_parent(&p, parent);
+            }
+            Undo::DataSet { path: p, data, stat } => {
+                let node = self.nodes.get_mut(&p).expect("node exists");
+                let new_len = node.data_len();
+                node.data = data;
+                node.stat = stat;
+                self.data_size = self.data_size - new_len as u64 + node.data_len() as u64;
+            }
+            Undo::QuotaUsage { path: p, data } => {
+                self.replace_data(&p, data);
+            }
+            Undo::AclSet { path: p, acl, stat } => {
+                let node = self.nodes.get_mut(&p).expect("node exists");
+                node.acl = acl;
+                node.stat = stat;
+            }
+        }
+    }
+
+    fn restore_parent(&mut self, p: &str, mark: ParentMark) {
+        let parent = self.parent_mut(p);
+        parent.stat.cversion = mark.cversion;
+        parent.stat.pzxid = mark.pzxid;
+    }
+
+    /// ZooKeeper's znode_count: it keeps the root under two keys, so a fresh tree counts 5.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    pub fn approximate_data_size(&self) -> u64 {
+        self.data_size
+    }
+
+    /// The ephemeral paths a session owns.
+    pub fn ephemerals(&self, session: i64) -> impl Iterator<Item = &String> {
+        self.ephemerals.get(&session).into_iter().flatten()
+    }
+
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    pub fn sessions_with_ephemerals(&self) -> impl Iterator<Item = (&i64, &BTreeSet<String>)> {
+        self.ephemerals.iter()
+    }
+
+    pub fn containers(&self) -> impl Iterator<Item = &String> {
+        self.containers.iter()
+    }
+
+    pub fn ttl_nodes(&self) -> impl Iterator<Item = &String> {
+        self.ttls.iter()
+    }
+
+    /// Number of descendants of `p` (not counting `p`). Iterative: paths can be deep.
+    pub fn descendant_count(&self, p: &str) -> usize {
+        let mut pending = vec![p.to_owned()];
+        let mut count = 0;
+        while let Some(current) = pending.pop() {
+            let Some(node) = self.nodes.get(&current) else {
+                continue;
+            };
+            count += node.children.len();
+            pending.extend(node.children.iter().map(|c| path::join(&current, c)));
+        }
+        count
+    }
+
+    /// Every path, for dumps and tests; order unspecified.
+    pub fn paths(&self) -> impl Iterator<Item = &String> {
+        self.nodes.keys()
+    }
+}

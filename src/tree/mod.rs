@@ -1,0 +1,11 @@
+//! The replicated state's data model: DataTree, DataNode, Stat rules, paths and ACL checks.
+//! Pure and deterministic; apply (in `ops`) mutates it and reads run against it.
+
+pub mod acl;
+mod data_tree;
+pub mod node;
+pub mod path;
+pub mod quota;
+
+pub use data_tree::{DataTree, NewNode, Undo, SYSTEM_NODES};
+pub use node::{DataNode, NodeKind, StatPersisted};

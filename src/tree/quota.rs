@@ -1,0 +1,141 @@
+//! Quotas as ZooKeeper keeps them: limits in `/zookeeper/quota/<path>/zookeeper_limits`,
+//! usage written by the server into `.../zookeeper_stats` (data only; its Stat never changes),
+//! and hard limits enforced only with `enforceQuota`.
+
+use super::{path, DataTree, Undo};
+
+pub const QUOTA_ROOT: &str = "/zookeeper/quota";
+const LIMITS: &str = "zookeeper_limits";
+const STATS: &str = "zookeeper_stats";
+
+fn node_path(quota_path: &str, leaf: &str) -> String {
+    if quota_path == "/" {
+        format!("{QUOTA_ROOT}/{leaf}")
+    } else {
+        format!("{QUOTA_ROOT}{quota_path}/{leaf}")
+    }
+}
+
+/// ZooKeeper's StatsTrack text: `count=N,bytes=N`, then (for extra keys) `=` and sorted
+/// `;key=value` pairs. Parsers split on `,` or `;`, then on `=`; an empty value is -1.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsTrack {
+    entries: Vec<(String, i64)>,
+}
+
+impl StatsTrack {
+    pub fn parse(text: &str) -> StatsTrack {
+        let mut entries: Vec<(String, i64)> = Vec::new();
+        for part in text.split([',', ';']).filter(|p| !p.is_empty()) {
+            let mut kv = part.split('=');
+            let key = kv.next().unwrap_or("").trim().to_owned();
+            let value =
+                kv.next().map(str::trim).filter(|v| !v.is_empty()).and_then(|v| v.parse().ok());
+            if !key.is_empty() {
+                entries.retain(|(k, _)| *k != key);
+                entries.push((key, value.unwrap_or(-1)));
+            }
+        }
+        StatsTrack { entries }
+    }
+
+    pub fn get(&self, key: &str) -> i64 {
+        self.entries.iter().find(|(k, _)| k == key).map_or(-1, |(_, v)| *v)
+    }
+
+    pub fn set(&mut self, key: &str, value: i64) {
+        match self.entries.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((key.to_owned(), value)),
+        }
+    }
+
+    pub fn format(&self) -> String {
+        let mut out = format!("count={},bytes={}", self.get("count"), self.get("bytes"));
+        let mut extra: Vec<&(String, i64)> =
+            self.entries.iter().filter(|(k, _)| k != "count" && k != "bytes").collect();
+        if !extra.is_empty() {
+            extra.sort();
+            out.push('=');
+            for (k, v) in extra {
+                out.push_str(&format!(";{k}={v}"));
+            }
+        }
+        out
+    }
+}
+
+/// The quota'd path governing `p`: its longest ancestor-or-self with a limits node. The root
+/// never counts as a quota, as in ZooKeeper.
+pub fn governing(tree: &DataTree, p: &str) -> Option<String> {
+    if p.starts_with(QUOTA_ROOT) || tree.get(QUOTA_ROOT).is_none_or(|n| n.children.is_empty()) {
+        return None;
+    }
+    let mut current = Some(p);
+    while let Some(at) = current.filter(|a| *a != "/") {
+        if tree.contains(&node_path(at, LIMITS)) {
+            return Some(at.to_owned());
+        }
+        current = path::parent(at);
+    }
+    None
+}
+
+fn read(tree: &DataTree, p: &str) -> Option<StatsTrack> {
+    let data = tree.get(p)?.data.as_deref().unwrap_or_default();
+    Some(StatsTrack::parse(&String::from_utf8_lossy(data)))
+}
+
+/// With `enforceQuota`, refuses a change that would pass a hard limit of the governing quota.
+pub fn exceeds(tree: &DataTree, p: &str, count_diff: i64, bytes_diff: i64) -> bool {
+    let Some(quota) = governing(tree, p) else { return false };
+    let (Some(limits), Some(usage)) =
+        (read(tree, &node_path(&quota, LIMITS)), read(tree, &node_path(&quota, STATS)))
+    else {
+        return false;
+    };
+    let over = |limit: i64, used: i64, diff: i64| limit > -1 && diff > 0 && used + diff > limit;
+    over(limits.get("countHardLimit"), usage.get("count"), count_diff)
+        || over(limits.get("byteHardLimit"), usage.get("bytes"), bytes_diff)
+}
+
+/// Adds a change under `p` to its governing quota's usage; returns the undo, if any.
+pub fn account(tree: &mut DataTree, p: &str, count_diff: i64, bytes_diff: i64) -> Option<Undo> {
+    let quota = governing(tree, p)?;
+    let stats_path = node_path(&quota, STATS);
+    let mut usage = read(tree, &stats_path)?;
+    usage.set("count", usage.get("count") + count_diff);
+    usage.set("bytes", usage.get("bytes") + bytes_diff);
+    Some(tree.set_quota_usage(&stats_path, usage.format().into_bytes()))
+}
+
+/// When a limits or stats node appears, the server writes the real usage into the stats node.
+pub fn on_quota_node_created(tree: &mut DataTree, created: &str) -> Option<Undo> {
+    let rest = created.strip_prefix(QUOTA_ROOT)?;
+    let leaf = path::child_name(rest);
+    if leaf != LIMITS && leaf != STATS {
+        return None;
+    }
+    let quota = path::parent(rest).filter(|q| !q.is_empty())?.to_owned();
+    let stats_path = node_path(&quota, STATS);
+    let mut usage = read(tree, &stats_path)?;
+    let (count, bytes) = tree.usage(&quota);
+    usage.set("count", count);
+    usage.set("bytes", bytes);
+    Some(tree.set_quota_usage(&stats_path, usage.format().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_track_formats_like_zookeeper() {
+        let limits = StatsTrack::parse("count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=10");
+        assert_eq!(limits.get("countHardLimit"), 10);
+        assert_eq!(limits.get("bytes"), -1);
+        assert_eq!(limits.format(), "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=10");
+        assert_eq!(StatsTrack::parse("count=2,bytes=").format(), "count=2,bytes=-1");
+        assert_eq!(StatsTrack::parse("").format(), "count=-1,bytes=-1");
+    }
+}

@@ -1,0 +1,73 @@
+//! Txn and Entry: what a write becomes before it is replicated and applied. A txn carries
+//! everything apply needs (the session, the caller's ids, the leader's clock via its entry),
+//! so apply is a pure function of (state, entry).
+
+use std::sync::Arc;
+
+use jute::{CreateTtlRequest, DeleteRequest, Id, MultiOp, OpCode, SetAclRequest, SetDataRequest};
+
+use crate::error::ZkError;
+
+pub mod codec;
+
+/// Which node and pending request a txn came from; only that node replies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub node_id: u64,
+    pub request_id: u64,
+}
+
+/// One client write (or server job) as it enters the log.
+#[derive(Debug, Clone)]
+pub struct Txn {
+    pub session_id: i64,
+    /// `None` for server jobs (expiry, reaping) that no one waits on.
+    pub origin: Option<Origin>,
+    /// The connection's ids when the request arrived, for ACL checks at apply.
+    pub auth: Arc<Vec<Id>>,
+    pub op: TxnOp,
+}
+
+#[derive(Debug, Clone)]
+pub enum TxnOp {
+    /// Registers a new session with its negotiated timeout.
+    CreateSession {
+        timeout_ms: i32,
+    },
+    /// closeSession from the client, or expiry: deletes the session's ephemerals.
+    CloseSession,
+    /// create, create2, createContainer and createTTL (ttl is -1 for the non-TTL opcodes).
+    Create {
+        op: OpCode,
+        request: CreateTtlRequest,
+    },
+    Delete(DeleteRequest),
+    SetData(SetDataRequest),
+    SetAcl(SetAclRequest),
+    Multi(Vec<MultiOp>),
+    /// A no-op through the log: its reply proves every earlier write is applied here.
+    Sync {
+        path: String,
+    },
+    /// The container/TTL reaper's delete of an empty container or an expired TTL node.
+    Reap {
+        path: String,
+    },
+    /// A write refused before it could become an op (unparsable body, reconfig on a
+    /// standalone server): it still consumes a zxid, as in ZooKeeper.
+    Fail(ZkError),
+}
+
+impl TxnOp {
+    /// True when applying it consumes a zxid (all but sync).
+    pub fn consumes_zxid(&self) -> bool {
+        !matches!(self, TxnOp::Sync { .. })
+    }
+}
+
+/// A batch of txns replicated as one unit, stamped with the proposer's wall clock.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub time_ms: i64,
+    pub txns: Vec<Txn>,
+}

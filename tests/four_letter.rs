@@ -1,0 +1,150 @@
+//! Four-letter words on the client port, in ZooKeeper's formats (compared line by line with
+//! the replies Apache ZooKeeper 3.8 gave in shared/fixtures/wire/fourlw.jsonl).
+
+mod common;
+
+use common::*;
+
+fn keys(text: &str, sep: char) -> Vec<String> {
+    text.lines().filter_map(|l| l.split_once(sep).map(|(k, _)| k.to_owned())).collect()
+}
+
+#[tokio::test]
+async fn ruok_and_isro_have_no_newline() {
+    let t = start().await;
+    assert_eq!(four_letter(t.addr, "ruok").await, "imok");
+    assert_eq!(four_letter(t.addr, "isro").await, "rw");
+}
+
+#[tokio::test]
+async fn only_srvr_is_allowed_by_default() {
+    let t = start_with("tickTime=2000\n").await;
+    assert_eq!(
+        four_letter(t.addr, "ruok").await,
+        "ruok is not executed because it is not in the whitelist.\n"
+    );
+    assert!(four_letter(t.addr, "srvr").await.starts_with("Zookeeper version: 3.9."));
+}
+
+#[tokio::test]
+async fn srvr_has_zookeepers_lines() {
+    let t = start().await;
+    let mut c = Client::connect(t.addr).await;
+    c.create("/x", b"", 0).await.unwrap();
+    let (last, _) = c.call(jute::Request::Sync(jute::PathRequest { path: "/x".into() })).await;
+    let text = four_letter(t.addr, "srvr").await;
+    let lines: Vec<&str> = text.lines().collect();
+    let prefixes = [
+        "Zookeeper version: ",
+        "Latency min/avg/max: ",
+        "Received: ",
+        "Sent: ",
+        "Connections: ",
+        "Outstanding: ",
+        "Zxid: 0x",
+        "Mode: standalone",
+        "Node count: 6",
+    ];
+    assert_eq!(lines.len(), prefixes.len(), "{text}");
+    for (line, prefix) in lines.iter().zip(prefixes) {
+        assert!(line.starts_with(prefix), "{line:?} should start with {prefix:?}");
+    }
+    assert!(text.contains(&format!("Zxid: 0x{:x}\n", last.zxid)), "{text}");
+    assert_eq!(last.zxid >> 32, 1, "the first leader's epoch");
+}
+
+#[tokio::test]
+async fn stat_lists_clients_then_the_srvr_body() {
+    let t = start().await;
+    let _c = Client::connect(t.addr).await;
+    let text = four_letter(t.addr, "stat").await;
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("Zookeeper version: "));
+    assert_eq!(lines.next(), Some("Clients:"));
+    let client = lines.next().unwrap();
+    assert!(client.starts_with(" /127.0.0.1:") && client.contains("[1](queued="), "{client}");
+    assert!(text.contains("\n\nLatency min/avg/max: "), "{text}");
+}
+
+#[tokio::test]
+async fn mntr_reports_the_tree_and_connections() {
+    let t = start().await;
+    let mut c = Client::connect(t.addr).await;
+    c.create("/e", b"abc", 1).await.unwrap();
+    c.get_data("/e", true).await.unwrap();
+    let text = four_letter(t.addr, "mntr").await;
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}\t")))
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+            .to_owned()
+    };
+    assert_eq!(text.lines().next().unwrap().split('\t').next(), Some("zk_version"));
+    assert_eq!(value("zk_server_state"), "standalone");
+    assert_eq!(value("zk_znode_count"), "6");
+    assert_eq!(value("zk_ephemerals_count"), "1");
+    assert_eq!(value("zk_watch_count"), "1");
+    assert_eq!(value("zk_approximate_data_size"), "49", "44 for a fresh tree + 2 path + 3 data");
+    assert_eq!(value("zk_num_alive_connections"), "1");
+    assert_eq!(value("zk_global_sessions"), "1");
+}
+
+#[tokio::test]
+async fn conf_has_zookeepers_keys_in_order() {
+    let t = start().await;
+    let text = four_letter(t.addr, "conf").await;
+    assert_eq!(
+        keys(&text, '='),
+        [
+            "clientPort",
+            "secureClientPort",
+            "dataDir",
+            "dataDirSize",
+            "dataLogDir",
+            "dataLogSize",
+            "tickTime",
+            "maxClientCnxns",
+            "minSessionTimeout",
+            "maxSessionTimeout",
+            "clientPortListenBacklog",
+            "serverId"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cons_and_connection_resets() {
+    let t = start().await;
+    let mut c = Client::connect(t.addr).await;
+    c.get_data("/", false).await.unwrap();
+    let text = four_letter(t.addr, "cons").await;
+    assert!(text.contains(&format!("sid=0x{:x},lop=GETD,", c.session_id)), "{text}");
+    assert!(text.ends_with("\n\n"));
+    assert_eq!(four_letter(t.addr, "crst").await, "Connection stats reset.\n");
+    assert_eq!(four_letter(t.addr, "srst").await, "Server stats reset.\n");
+    assert!(four_letter(t.addr, "srvr").await.contains("Latency min/avg/max: 0/0.0/0\n"));
+}
+
+#[tokio::test]
+async fn watch_commands_dump_the_data_table() {
+    let t = start().await;
+    let mut c = Client::connect(t.addr).await;
+    c.create("/w", b"", 0).await.unwrap();
+    c.exists("/w", true).await.unwrap();
+    c.children("/w", true).await.unwrap();
+    assert_eq!(
+        four_letter(t.addr, "wchs").await,
+        "1 connections watching 1 paths\nTotal watches:1\n"
+    );
+    assert_eq!(four_letter(t.addr, "wchc").await, format!("0x{:x}\n\t/w\n\n", c.session_id));
+    assert_eq!(four_letter(t.addr, "wchp").await, format!("/w\n\t0x{:x}\n\n", c.session_id));
+}
+
+#[tokio::test]
+async fn envi_and_dirs() {
+    let t = start().await;
+    let text = four_letter(t.addr, "envi").await;
+    assert!(text.starts_with("Environment:\nzookeeper.version=3.9."), "{text}");
+    let dirs = four_letter(t.addr, "dirs").await;
+    assert_eq!(keys(&dirs, ':'), ["datadir_size", "logdir_size"]);
+}
