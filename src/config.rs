@@ -51,6 +51,10 @@ pub struct Config {
     /// `zookeeper.superUser`: a SASL user who is also the super user.
     pub super_user: Option<String>,
     pub server_id: u8,
+    /// Txns between snapshots (ZooKeeper's snapCount).
+    pub snap_count: u64,
+    /// Snapshots kept, with the log since the oldest of them (at least 3, as in ZooKeeper).
+    pub snap_retain_count: usize,
     /// Keys seen but not used by corral, for the start-up report.
     pub ignored_keys: Vec<String>,
 }
@@ -73,8 +77,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "admin.serverAddress",
     "preAllocSize",
     "forceSync",
-    "snapCount",
-    "autopurge.snapRetainCount",
     "autopurge.purgeInterval",
     "metricsProvider.className",
     "metricsProvider.httpPort",
@@ -197,6 +199,8 @@ impl Config {
             sasl_users: SaslUsers::default(),
             super_user: r.get("superUser").map(|(_, v)| v.to_owned()),
             server_id: 1,
+            snap_count: r.parse("snapCount", 100_000)?,
+            snap_retain_count: r.parse::<usize>("autopurge.snapRetainCount", 3)?.max(3),
             ignored_keys: Vec::new(),
         };
         let used = r.used;

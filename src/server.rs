@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::connection;
 use crate::node::Node;
 use crate::replication;
-use crate::replication::{RaftHandle, ReplicationError};
+use crate::replication::{RaftHandle, ReplicationError, StorageDirs};
 use crate::session::password::PasswordKey;
 
 /// Why a server could not start.
@@ -68,11 +68,14 @@ impl Server {
     pub async fn start(config: Config, listener: TcpListener) -> Result<Server, StartError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let passwords = PasswordKey::load_or_create(&config.data_dir)?;
-        let log_dir = config.data_log_dir.join("corral");
+        let dirs = StorageDirs {
+            log: config.data_log_dir.join("corral"),
+            snapshots: config.data_dir.join("corral").join("snapshots"),
+        };
         let addr = listener.local_addr()?;
         let (replicator, proposals) = replication::channel();
         let node = Arc::new(Node::new(Arc::new(config), passwords, replicator));
-        let raft = replication::start_standalone(node.clone(), &log_dir).await?;
+        let raft = replication::start_standalone(node.clone(), &dirs).await?;
         let shutdown = CancellationToken::new();
         let tasks = vec![
             tokio::spawn(replication::run_proposer(
@@ -81,6 +84,7 @@ impl Server {
                 raft.clone(),
                 shutdown.clone(),
             )),
+            tokio::spawn(replication::run_snapshot_jobs(raft.clone(), shutdown.clone())),
             tokio::spawn(node.clone().run_expiry(shutdown.clone())),
             tokio::spawn(node.clone().run_reaper(shutdown.clone())),
             tokio::spawn(accept_loop(node.clone(), listener, shutdown.clone())),

@@ -1,8 +1,9 @@
 //! Crash test: sessions write pipelined (sequential creates, setData, multi) while the corral
 //! process is killed with SIGKILL at random moments and restarted. After each restart every
 //! acknowledged write is present with its acknowledged zxid and version, no multi is half
-//! applied, and zxids keep increasing. `CORRAL_CRASH_ROUNDS` sets the rounds (default 6; the
-//! documented long run uses 25).
+//! applied, and zxids keep increasing. A small snapCount keeps snapshots and log purges going,
+//! so kills also land in the middle of them and restarts load snapshots. `CORRAL_CRASH_ROUNDS`
+//! sets the rounds (default 6; the documented long run uses 25).
 
 mod common;
 
@@ -33,7 +34,7 @@ fn spawn(dir: &std::path::Path) -> (Child, SocketAddr) {
     std::fs::write(
         &cfg,
         format!(
-            "tickTime=2000\ndataDir={}\nclientPort=0\nmaxClientCnxns=0\n",
+            "tickTime=2000\ndataDir={}\nclientPort=0\nmaxClientCnxns=0\nsnapCount=500\n",
             dir.join("data").display()
         ),
     )

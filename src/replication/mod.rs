@@ -3,29 +3,32 @@
 //! clock), makes them durable in the LMDB log, and applies them through the state machine,
 //! which calls `Node::apply_entry`. Standalone mode is a one-member raft cluster.
 
+mod jobs;
 mod log_store;
 mod network;
+mod proposer;
+mod snapshot;
 mod state_machine;
 mod types;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::{BasicNode, Config, ServerState};
 use thiserror::Error;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use crate::node::stats::now_ms;
 use crate::node::Node;
 use crate::store::{LogStore, StoreError};
-use crate::txn::codec::encode_entry;
-use crate::txn::{Entry, Txn};
+use crate::txn::Txn;
+pub use jobs::run_snapshot_jobs;
 pub use log_store::RaftLog;
+pub use proposer::run_proposer;
+use snapshot::{SnapshotError, Snapshots};
 pub use state_machine::StateMachine;
-use types::{Batch, Raft};
+use types::Raft;
 
 /// Txns waiting to be ordered; a full queue makes proposers wait.
 pub const PROPOSAL_QUEUE: usize = 16_384;
@@ -46,6 +49,17 @@ pub enum ReplicationError {
     Config(String),
     #[error("raft failed to start: {0}")]
     Start(String),
+    #[error("{0}")]
+    Snapshot(#[from] SnapshotError),
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// Where a member keeps its log (ZooKeeper's dataLogDir) and its snapshots (dataDir).
+#[derive(Debug, Clone)]
+pub struct StorageDirs {
+    pub log: PathBuf,
+    pub snapshots: PathBuf,
 }
 
 /// The write side of the proposal queue.
@@ -74,6 +88,7 @@ impl Replicator {
 #[derive(Clone)]
 pub struct RaftHandle {
     raft: Raft,
+    snapshots: Arc<Snapshots>,
 }
 
 impl RaftHandle {
@@ -89,27 +104,31 @@ fn raft_config() -> Result<Arc<Config>, ReplicationError> {
         election_timeout_min: 1000,
         election_timeout_max: 2000,
         max_payload_entries: 64,
+        // Snapshots follow snapCount (txns, not entries), triggered by the state machine; the
+        // log is purged by hand to the oldest snapshot kept (autopurge.snapRetainCount).
         snapshot_policy: openraft::SnapshotPolicy::Never,
+        max_in_snapshot_log_to_keep: u64::MAX,
         ..Config::default()
     };
     Ok(Arc::new(config.validate().map_err(|e| ReplicationError::Config(e.to_string()))?))
 }
 
-/// Starts this node as a one-member cluster over the log in `dir`, and returns once it leads
-/// and has re-applied every committed entry, so it serves nobody with a stale state.
-pub async fn start_standalone(node: Arc<Node>, dir: &Path) -> Result<RaftHandle, ReplicationError> {
-    let store = LogStore::open(dir)?;
+/// Starts this node as a one-member cluster over the storage in `dirs`, and returns once it
+/// leads and has re-applied every committed entry, so it serves nobody with a stale state.
+pub async fn start_standalone(
+    node: Arc<Node>,
+    dirs: &StorageDirs,
+) -> Result<RaftHandle, ReplicationError> {
+    let store = LogStore::open(&dirs.log)?;
+    let retain = node.config.snap_retain_count;
+    let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, retain)?);
+    check_log_covers_snapshots(&store, &snapshots)?;
+    let sm = StateMachine::open(node.clone(), snapshots.clone())?;
     let id = node.node_id;
     let start = |e: &dyn std::fmt::Display| ReplicationError::Start(e.to_string());
-    let raft = Raft::new(
-        id,
-        raft_config()?,
-        network::NoPeers,
-        RaftLog::new(store),
-        StateMachine::new(node.clone()),
-    )
-    .await
-    .map_err(|e| start(&e))?;
+    let raft = Raft::new(id, raft_config()?, network::NoPeers, RaftLog::new(store), sm)
+        .await
+        .map_err(|e| start(&e))?;
     if !raft.is_initialized().await.map_err(|e| start(&e))? {
         let members = BTreeMap::from([(id, BasicNode { addr: String::new() })]);
         raft.initialize(members).await.map_err(|e| start(&e))?;
@@ -124,47 +143,27 @@ pub async fn start_standalone(node: Arc<Node>, dir: &Path) -> Result<RaftHandle,
         .await
         .map_err(|e| start(&e))?;
     tracing::info!(zxid = format!("0x{:x}", node.last_zxid()), "recovered from the log");
-    Ok(RaftHandle { raft })
+    Ok(RaftHandle { raft, snapshots })
 }
 
-/// The proposer: every txn queued while the last entry was being made durable and applied goes
-/// into the next entry, so batches grow with load; one fsync per batch.
-pub async fn run_proposer(
-    node: Arc<Node>,
-    mut proposals: Proposals,
-    raft: RaftHandle,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let first = tokio::select! {
-            txn = proposals.rx.recv() => match txn {
-                Some(txn) => txn,
-                None => return,
-            },
-            () = shutdown.cancelled() => return,
-        };
-        let mut txns = vec![first];
-        while txns.len() < MAX_BATCH {
-            match proposals.rx.try_recv() {
-                Ok(txn) => txns.push(txn),
-                Err(_) => break,
-            }
-        }
-        let entry = Entry { time_ms: now_ms(), txns };
-        let batch = Batch { bytes: encode_entry(&entry) };
-        if let Err(e) = raft.raft.client_write(batch).await {
-            stop_unwritten(&node, &entry, &e.to_string(), &shutdown);
-            return;
-        }
+/// A snapshot without the log that was written beside it means the log was lost or moved:
+/// writes acknowledged after the snapshot would silently vanish, so refuse to start.
+fn check_log_covers_snapshots(
+    store: &LogStore,
+    snapshots: &Snapshots,
+) -> Result<(), ReplicationError> {
+    let newest = snapshots.newest_index()?;
+    if let (Some(index), false) = (newest, store.has_been_used()?) {
+        return Err(ReplicationError::Inconsistent(format!(
+            "{} holds a snapshot at raft index {index}, but the log in {} is new or empty; \
+             the log may have been moved or deleted. Refusing to start so that writes after \
+             the snapshot are not lost: restore the log, or move the snapshots away to start \
+             from an empty tree",
+            snapshots.dir().display(),
+            store.path().display(),
+        )));
     }
-}
-
-/// A write the log could not take was never acknowledged: its clients are disconnected (as
-/// ZooKeeper does when it cannot log) and the server stops rather than serve without a log.
-fn stop_unwritten(node: &Node, entry: &Entry, error: &str, shutdown: &CancellationToken) {
-    tracing::error!(error, "cannot replicate a write; stopping");
-    node.abandon_entry(entry);
-    shutdown.cancel();
+    Ok(())
 }
 
 #[cfg(test)]

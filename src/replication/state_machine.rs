@@ -1,68 +1,60 @@
 //! openraft's RaftStateMachine: hands each committed batch to `Node::apply_entry` (the pure
-//! apply plus watch events and replies), starts a zxid epoch at each leader's Blank entry, and
-//! builds and installs snapshots of the state.
+//! apply plus watch events and replies), starts a zxid epoch at each leader's Blank entry, asks
+//! for a snapshot every `snapCount` txns, and builds and installs snapshots (`snapshot`).
 
-use std::io::Cursor;
 use std::sync::Arc;
 
-use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
+use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, RaftLogId};
-use parking_lot::Mutex;
 
+use super::snapshot::{Builder, SnapshotError, Snapshots};
 use super::types::*;
 use crate::node::Node;
-use crate::state::codec::{decode_state, encode_state};
+use crate::store::snapshot::SnapshotFile;
 use crate::txn::codec::decode_entry;
-
-/// The newest snapshot: its meta and its bytes.
-type Current = Arc<Mutex<Option<(SnapshotMeta, Vec<u8>)>>>;
 
 pub struct StateMachine {
     node: Arc<Node>,
     applied: Option<LogId>,
     membership: StoredMembership,
-    current: Current,
+    snapshots: Arc<Snapshots>,
+    /// Txns applied since the last snapshot was begun.
+    since_snapshot: u64,
+    snap_count: u64,
     built: u64,
 }
 
 impl StateMachine {
-    pub fn new(node: Arc<Node>) -> Self {
-        StateMachine {
+    /// The state machine over the newest snapshot in `snapshots`, if any: openraft then
+    /// re-applies the log after it.
+    pub fn open(node: Arc<Node>, snapshots: Arc<Snapshots>) -> Result<Self, SnapshotError> {
+        let mut sm = StateMachine {
+            snap_count: node.config.snap_count.max(1),
             node,
             applied: None,
             membership: StoredMembership::default(),
-            current: Current::default(),
+            snapshots,
+            since_snapshot: 0,
             built: 0,
+        };
+        if let Some((meta, state)) = sm.snapshots.load_newest()? {
+            sm.node.install_state(state);
+            sm.applied = meta.last_log_id;
+            sm.membership = meta.last_membership;
+        }
+        Ok(sm)
+    }
+
+    fn count_txns(&mut self, txns: usize) {
+        self.since_snapshot += txns as u64;
+        if self.since_snapshot >= self.snap_count {
+            self.snapshots.wanted.notify_one();
         }
     }
 }
 
 fn sm_err(e: impl std::fmt::Display) -> StorageError {
     StorageIOError::write_state_machine(&std::io::Error::other(e.to_string())).into()
-}
-
-/// A frozen copy of the state at `applied`, taken in order with apply.
-pub struct Builder {
-    state: crate::state::ZkState,
-    applied: Option<LogId>,
-    membership: StoredMembership,
-    current: Current,
-    id: String,
-}
-
-impl RaftSnapshotBuilder<TypeConfig> for Builder {
-    async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let state = std::mem::take(&mut self.state);
-        let bytes =
-            tokio::task::spawn_blocking(move || encode_state(&state)).await.map_err(sm_err)?;
-        let meta = SnapshotMeta {
-            last_log_id: self.applied,
-            last_membership: self.membership.clone(),
-            snapshot_id: self.id.clone(),
-        };
-        *self.current.lock() = Some((meta.clone(), bytes.clone()));
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(bytes)) })
-    }
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -83,8 +75,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 EntryPayload::Blank => self.node.start_epoch(),
                 EntryPayload::Normal(batch) => {
                     // A corrupt committed entry cannot be skipped without diverging: stop.
-                    let decoded = decode_entry(&batch.bytes).map_err(sm_err)?;
+                    let decoded = decode_entry(&batch.bytes).map_err(|e| {
+                        sm_err(format!("log entry {}: {e}", entry.get_log_id().index))
+                    })?;
                     self.node.apply_entry(&decoded);
+                    self.count_txns(decoded.txns.len());
                 }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(*entry.get_log_id()), m.clone());
@@ -98,36 +93,43 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Builder {
         self.built += 1;
+        self.since_snapshot = 0;
         let index = self.applied.map_or(0, |l| l.index);
         Builder {
+            snapshots: self.snapshots.clone(),
+            // O(1): the state's maps are persistent, so this is a frozen view, not a copy.
             state: self.node.state_copy(),
-            applied: self.applied,
-            membership: self.membership.clone(),
-            current: self.current.clone(),
-            id: format!("{index}-{}", self.built),
+            meta: SnapshotMeta {
+                last_log_id: self.applied,
+                last_membership: self.membership.clone(),
+                snapshot_id: format!("{index}-{}", self.built),
+            },
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotFile>, StorageError> {
+        Ok(Box::new(self.snapshots.incoming()))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<SnapshotFile>,
     ) -> Result<(), StorageError> {
-        let bytes = snapshot.into_inner();
-        let state = decode_state(&bytes).map_err(sm_err)?;
+        let snapshots = self.snapshots.clone();
+        let meta_owned = meta.clone();
+        let state = tokio::task::spawn_blocking(move || snapshots.install(&meta_owned, &snapshot))
+            .await
+            .map_err(sm_err)?
+            .map_err(sm_err)?;
         self.node.install_state(state);
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        *self.current.lock() = Some((meta.clone(), bytes));
+        self.since_snapshot = 0;
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let current = self.current.lock().clone();
-        Ok(current.map(|(meta, bytes)| Snapshot { meta, snapshot: Box::new(Cursor::new(bytes)) }))
+        Ok(self.snapshots.current())
     }
 }

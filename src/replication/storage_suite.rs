@@ -5,7 +5,7 @@ use std::sync::Arc;
 use openraft::testing::{StoreBuilder, Suite};
 
 use super::types::*;
-use super::{channel, RaftLog, StateMachine};
+use super::{channel, RaftLog, Snapshots, StateMachine};
 use crate::config::Config;
 use crate::node::Node;
 use crate::session::password::PasswordKey;
@@ -22,7 +22,9 @@ impl StoreBuilder<TypeConfig, RaftLog, StateMachine, tempfile::TempDir> for Buil
             PasswordKey::new([1; 32]),
             channel().0,
         ));
-        Ok((dir, RaftLog::new(store), StateMachine::new(node)))
+        let snapshots = Arc::new(Snapshots::open(&dir.path().join("snapshots"), 3).unwrap());
+        let sm = StateMachine::open(node, snapshots).expect("state machine");
+        Ok((dir, RaftLog::new(store), sm))
     }
 }
 

@@ -1,7 +1,5 @@
 //! The openraft type configuration and every alias the rest of `replication` uses.
 
-use std::io::Cursor;
-
 use serde::{Deserialize, Serialize};
 
 /// One raft entry's payload: a batch of txns, Jute-encoded (`txn::codec`), so the log holds
@@ -24,7 +22,7 @@ openraft::declare_raft_types!(
         NodeId = u64,
         Node = openraft::BasicNode,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = crate::store::snapshot::SnapshotFile,
         AsyncRuntime = openraft::TokioRuntime,
 );
 

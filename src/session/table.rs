@@ -1,7 +1,7 @@
 //! SessionTable: the replicated record of live sessions (created and closed by txns), so any
 //! node can accept a reconnect and a restart keeps them.
 
-use std::collections::BTreeMap;
+use imbl::OrdMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionEntry {
@@ -11,7 +11,8 @@ pub struct SessionEntry {
 
 #[derive(Debug, Clone, Default)]
 pub struct SessionTable {
-    sessions: BTreeMap<i64, SessionEntry>,
+    /// Persistent, so a snapshot's copy is O(1).
+    sessions: OrdMap<i64, SessionEntry>,
 }
 
 impl SessionTable {

@@ -1,15 +1,19 @@
-//! The state as bytes, for snapshots: Jute encoding behind a format byte. Nodes are written
-//! parents first, each ACL once in a table, so reading rebuilds the same tree.
+//! The state as bytes, for snapshots: a Jute-encoded record per node, parents first, and a
+//! header behind a format byte with the zxid, the sessions and each ACL once in a table, so
+//! reading rebuilds the same tree. Streaming both ways: the state is never held twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::BufMut;
 use jute::{Acl, Buffer, Decode, DecodeError, Encode, JString};
 
 use super::ZkState;
 use crate::session::{SessionEntry, SessionTable};
-use crate::tree::{DataTree, StatPersisted};
+use crate::tree::{DataTree, PreOrder, StatPersisted};
 
-/// The snapshot state format this version writes and reads.
-pub const STATE_FORMAT: u8 = 1;
+/// The snapshot state format this version writes and reads (1 was a single in-memory blob).
+pub const STATE_FORMAT: u8 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateDecodeError {
@@ -19,6 +23,10 @@ pub enum StateDecodeError {
     Corrupt(#[from] DecodeError),
     #[error("state is corrupt: a node refers to ACL {0}, which the table lacks")]
     MissingAcl(i32),
+    #[error("state is corrupt: {0} comes before its parent")]
+    Orphan(String),
+    #[error("state is incomplete: {found} of {expected} nodes")]
+    Count { expected: i64, found: i64 },
 }
 
 fn encode_stat<B: BufMut>(s: &StatPersisted, out: &mut B) {
@@ -43,6 +51,13 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    fn end(&self) -> Result<(), DecodeError> {
+        match self.input.len() {
+            0 => Ok(()),
+            n => Err(DecodeError::TrailingBytes(n)),
+        }
+    }
+
     fn stat(&mut self) -> Result<StatPersisted, DecodeError> {
         Ok(StatPersisted {
             czxid: self.next()?,
@@ -58,62 +73,198 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub fn encode_state(state: &ZkState) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + state.tree.approximate_data_size() as usize * 2);
-    out.put_u8(STATE_FORMAT);
-    state.last_zxid.encode(&mut out);
-    (state.sessions.len() as i32).encode(&mut out);
-    for (id, entry) in state.sessions.iter() {
-        (*id, entry.timeout_ms).encode(&mut out);
-    }
-    let nodes = state.tree.sorted_nodes();
-    let mut acls: Vec<&Vec<Acl>> = Vec::new();
-    let mut acl_index = std::collections::HashMap::new();
-    for (_, node) in &nodes {
-        acl_index.entry(std::sync::Arc::as_ptr(&node.acl)).or_insert_with(|| {
-            acls.push(&node.acl);
-            acls.len() as i32 - 1
-        });
-    }
-    (acls.len() as i32).encode(&mut out);
-    acls.iter().for_each(|acl| acl.encode(&mut out));
-    (nodes.len() as i64).encode(&mut out);
-    for (path, node) in nodes {
-        JString::from(path.as_str()).encode(&mut out);
-        node.data.encode(&mut out);
-        acl_index[&std::sync::Arc::as_ptr(&node.acl)].encode(&mut out);
-        encode_stat(&node.stat, &mut out);
-    }
-    out
+/// The state as snapshot records: one per node, parents first, then (from `finish`) the
+/// header: zxid, sessions and the ACL table that the node records index into.
+pub struct StateRecords<'a> {
+    state: &'a ZkState,
+    nodes: PreOrder<'a>,
+    acls: Vec<&'a Vec<Acl>>,
+    acl_index: HashMap<*const Vec<Acl>, i32>,
+    count: i64,
 }
 
-pub fn decode_state(bytes: &[u8]) -> Result<ZkState, StateDecodeError> {
-    let (&format, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
-    if format != STATE_FORMAT {
-        return Err(StateDecodeError::UnknownFormat(format));
+impl<'a> StateRecords<'a> {
+    pub fn new(state: &'a ZkState) -> Self {
+        let nodes = state.tree.pre_order();
+        StateRecords { state, nodes, acls: Vec::new(), acl_index: HashMap::new(), count: 0 }
     }
-    let mut r = Reader { input: rest };
-    let last_zxid: i64 = r.next()?;
-    let mut sessions = SessionTable::default();
-    for _ in 0..r.next::<i32>()? {
-        let id: i64 = r.next()?;
-        sessions.insert(id, SessionEntry { timeout_ms: r.next()? });
+
+    fn acl_index(&mut self, acl: &'a Arc<Vec<Acl>>) -> i32 {
+        let acls = &mut self.acls;
+        *self.acl_index.entry(Arc::as_ptr(acl)).or_insert_with(|| {
+            acls.push(acl);
+            acls.len() as i32 - 1
+        })
     }
-    let acl_count: i32 = r.next()?;
-    let mut acls = Vec::new();
-    for _ in 0..acl_count {
-        acls.push(r.next::<Vec<Acl>>()?);
+
+    /// The header; call it once every record has been taken.
+    pub fn finish(&self) -> Vec<u8> {
+        let state = self.state;
+        let mut out = Vec::new();
+        out.put_u8(STATE_FORMAT);
+        state.last_zxid.encode(&mut out);
+        (state.sessions.len() as i32).encode(&mut out);
+        for (id, entry) in state.sessions.iter() {
+            (*id, entry.timeout_ms).encode(&mut out);
+        }
+        (self.acls.len() as i32).encode(&mut out);
+        self.acls.iter().for_each(|acl| acl.encode(&mut out));
+        self.count.encode(&mut out);
+        out
     }
-    let mut tree = DataTree::empty();
-    for _ in 0..r.next::<i64>()? {
+}
+
+impl Iterator for StateRecords<'_> {
+    type Item = Vec<u8>;
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        let (path, node) = self.nodes.next()?;
+        let index = self.acl_index(&node.acl);
+        let mut out = Vec::with_capacity(path.len() + node.data_len() + 96);
+        JString::from(path.as_str()).encode(&mut out);
+        node.data.encode(&mut out);
+        index.encode(&mut out);
+        encode_stat(&node.stat, &mut out);
+        self.count += 1;
+        Some(out)
+    }
+}
+
+/// Rebuilds a state from a snapshot's header and then its records, in the order written.
+pub struct StateLoader {
+    last_zxid: i64,
+    sessions: SessionTable,
+    acls: Vec<Vec<Acl>>,
+    expected: i64,
+    tree: DataTree,
+    loaded: i64,
+}
+
+impl StateLoader {
+    pub fn new(header: &[u8]) -> Result<StateLoader, StateDecodeError> {
+        let (&format, rest) = header.split_first().ok_or(DecodeError::Truncated)?;
+        if format != STATE_FORMAT {
+            return Err(StateDecodeError::UnknownFormat(format));
+        }
+        let mut r = Reader { input: rest };
+        let last_zxid: i64 = r.next()?;
+        let mut sessions = SessionTable::default();
+        for _ in 0..r.next::<i32>()? {
+            let id: i64 = r.next()?;
+            sessions.insert(id, SessionEntry { timeout_ms: r.next()? });
+        }
+        let mut acls = Vec::new();
+        for _ in 0..r.next::<i32>()? {
+            acls.push(r.next::<Vec<Acl>>()?);
+        }
+        let expected: i64 = r.next()?;
+        r.end()?;
+        Ok(StateLoader { last_zxid, sessions, acls, expected, tree: DataTree::empty(), loaded: 0 })
+    }
+
+    pub fn add(&mut self, record: &[u8]) -> Result<(), StateDecodeError> {
+        let mut r = Reader { input: record };
         let path: JString = r.next()?;
         let data: Buffer = r.next()?;
         let index: i32 = r.next()?;
-        let acl = acls.get(index as usize).cloned().ok_or(StateDecodeError::MissingAcl(index))?;
-        tree.restore(&path, data, acl, r.stat()?);
+        let acl =
+            self.acls.get(index as usize).cloned().ok_or(StateDecodeError::MissingAcl(index))?;
+        let stat = r.stat()?;
+        r.end()?;
+        let path = path.as_str();
+        if !self.tree.restore(path, data, acl, stat) {
+            return Err(StateDecodeError::Orphan(path.to_owned()));
+        }
+        self.loaded += 1;
+        Ok(())
     }
-    if !r.input.is_empty() {
-        return Err(DecodeError::TrailingBytes(r.input.len()).into());
+
+    pub fn finish(self) -> Result<ZkState, StateDecodeError> {
+        if self.loaded != self.expected {
+            return Err(StateDecodeError::Count { expected: self.expected, found: self.loaded });
+        }
+        Ok(ZkState { tree: self.tree, sessions: self.sessions, last_zxid: self.last_zxid })
     }
-    Ok(ZkState { tree, sessions, last_zxid })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{NewNode, NodeKind};
+
+    type Dump = Vec<(String, Buffer, Vec<Acl>, StatPersisted, usize)>;
+
+    fn dump(state: &ZkState) -> (Dump, i64, Vec<(i64, i32)>) {
+        let nodes = state
+            .tree
+            .pre_order()
+            .map(|(p, n)| (p, n.data.clone(), n.acl.to_vec(), n.stat, n.children.len()))
+            .collect();
+        let sessions = state.sessions.iter().map(|(id, e)| (*id, e.timeout_ms)).collect();
+        (nodes, state.last_zxid, sessions)
+    }
+
+    fn add(state: &mut ZkState, p: &str, data: &[u8], kind: NodeKind, acl: Vec<Acl>) {
+        state.last_zxid += 1;
+        let acl = state.tree.intern_acl(acl);
+        let new = NewNode { data: Some(data.to_vec()), acl, kind };
+        state.tree.create(p, new, state.last_zxid, 1_700_000_000_000);
+    }
+
+    fn sample() -> ZkState {
+        let mut state = ZkState::default();
+        state.sessions.insert(0x11, SessionEntry { timeout_ms: 4000 });
+        let digest = vec![Acl::new(jute::perms::ALL, "digest", "u:hash")];
+        add(&mut state, "/a", b"one", NodeKind::Persistent, crate::tree::acl::open_acl());
+        add(&mut state, "/a/e", b"", NodeKind::Ephemeral(0x11), digest.clone());
+        add(&mut state, "/c", b"x", NodeKind::Container, digest);
+        add(&mut state, "/t", b"y", NodeKind::Ttl(5000), crate::tree::acl::open_acl());
+        state
+    }
+
+    fn round_trip(state: &ZkState) -> ZkState {
+        let mut records = StateRecords::new(state);
+        let written: Vec<Vec<u8>> = records.by_ref().collect();
+        let mut loader = StateLoader::new(&records.finish()).unwrap();
+        written.iter().for_each(|r| loader.add(r).unwrap());
+        loader.finish().unwrap()
+    }
+
+    #[test]
+    fn a_state_reads_back_exactly() {
+        let state = sample();
+        let back = round_trip(&state);
+        assert_eq!(dump(&back), dump(&state));
+        assert_eq!(back.tree.ephemerals(0x11).count(), 1, "indexes are rebuilt");
+        assert_eq!(back.tree.containers().count(), 1);
+        assert_eq!(back.tree.approximate_data_size(), state.tree.approximate_data_size());
+    }
+
+    #[test]
+    fn a_frozen_copy_does_not_see_later_writes() {
+        let mut state = sample();
+        let frozen = state.clone();
+        let expected = dump(&frozen);
+        add(&mut state, "/later", b"z", NodeKind::Persistent, crate::tree::acl::open_acl());
+        state.tree.set_data("/a", Some(b"two".to_vec()), 99, 5);
+        state.sessions.insert(0x22, SessionEntry { timeout_ms: 1 });
+        assert_eq!(dump(&round_trip(&frozen)), expected);
+        assert_ne!(dump(&state), expected);
+    }
+
+    #[test]
+    fn damaged_snapshots_are_refused() {
+        let state = sample();
+        let mut records = StateRecords::new(&state);
+        let written: Vec<Vec<u8>> = records.by_ref().collect();
+        let header = records.finish();
+        let mut wrong = header.clone();
+        wrong[0] = 9;
+        assert!(matches!(StateLoader::new(&wrong), Err(StateDecodeError::UnknownFormat(9))));
+        let mut loader = StateLoader::new(&header).unwrap();
+        assert!(matches!(loader.add(&written[2]), Err(StateDecodeError::Orphan(_))));
+        let mut loader = StateLoader::new(&header).unwrap();
+        written[..3].iter().for_each(|r| loader.add(r).unwrap());
+        assert!(matches!(loader.finish(), Err(StateDecodeError::Count { .. })));
+    }
 }

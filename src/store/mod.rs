@@ -1,12 +1,17 @@
-//! The durable log: an LMDB environment (heed) with full durability, holding raft log entries by
-//! index and a little metadata (vote, commit point, purge point) behind an on-disk format header.
-//! Every write is one LMDB transaction, durable when it returns; callers run it off the runtime.
+//! Durable storage, under the server's data directories. This file is the log: an LMDB
+//! environment (heed) with full durability, holding raft log entries by index and a little
+//! metadata (vote, commit point, purge point) behind an on-disk format header. Every write is
+//! one LMDB transaction, durable when it returns; callers run it off the runtime. Snapshot
+//! files are in `snapshot`.
 
 use std::path::{Path, PathBuf};
 
 use heed::types::{Bytes, Str, U64};
 use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 use thiserror::Error;
+
+pub mod snapshot;
+pub use snapshot::SNAPSHOT_FORMAT;
 
 /// The log format this version writes and reads.
 pub const LOG_FORMAT: &str = "corral-raft-log-1";
@@ -22,6 +27,26 @@ pub enum StoreError {
     Lmdb { path: PathBuf, source: heed::Error },
     #[error("{path} holds log format {found:?}; this corral reads {LOG_FORMAT:?} only")]
     UnknownFormat { path: PathBuf, found: String },
+    #[error("{path} holds snapshot format {found:?}; this corral reads {SNAPSHOT_FORMAT:?} only")]
+    UnknownSnapshotFormat { path: PathBuf, found: String },
+    #[error(
+        "{path} is truncated: its header says {expected} bytes but the file has {found} \
+         (an interrupted copy, or a file system that lost data); refusing to read it"
+    )]
+    Truncated { path: PathBuf, expected: u64, found: u64 },
+}
+
+/// LMDB maps its file and would fault on a page past the end: a file shorter than its own
+/// header says is refused before anything reads it.
+pub(crate) fn check_not_truncated<T>(env: &Env<T>, path: &Path) -> Result<(), StoreError> {
+    let page_size = env.unnamed_database_stat().page_size as u64;
+    let expected = (env.info().last_page_number as u64 + 1) * page_size;
+    let found =
+        env.real_disk_size().map_err(|e| StoreError::Lmdb { path: path.into(), source: e })?;
+    if found < expected {
+        return Err(StoreError::Truncated { path: path.join("data.mdb"), expected, found });
+    }
+    Ok(())
 }
 
 /// The log environment and its two databases.
@@ -48,6 +73,7 @@ impl LogStore {
             EnvOpenOptions::new().read_txn_without_tls().map_size(MAP_SIZE).max_dbs(4).open(&path)
         }
         .map_err(lmdb)?;
+        check_not_truncated(&env, &path)?;
         let wtxn = env.write_txn().map_err(lmdb)?;
         let (entries, meta): Databases = env
             .create_databases_and_commit(wtxn, |opener, wtxn| -> heed::Result<_> {
@@ -72,6 +98,18 @@ impl LogStore {
 
     fn lmdb(&self, source: heed::Error) -> StoreError {
         StoreError::Lmdb { path: self.path.clone(), source }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether raft has ever written here: an entry, or any metadata beside the format header.
+    pub fn has_been_used(&self) -> Result<bool, StoreError> {
+        let rtxn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let entries = self.entries.len(&rtxn).map_err(|e| self.lmdb(e))?;
+        let meta = self.meta.len(&rtxn).map_err(|e| self.lmdb(e))?;
+        Ok(entries > 0 || meta > 1)
     }
 
     /// The last entry, if any.
@@ -170,6 +208,22 @@ mod tests {
         assert_eq!(left, vec![2, 3]);
         assert_eq!(store.get_meta("vote").unwrap().as_deref(), Some(&b"v"[..]));
         assert_eq!(store.format().unwrap().as_deref(), Some(LOG_FORMAT));
+    }
+
+    #[test]
+    fn a_truncated_log_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = LogStore::open(dir.path()).unwrap();
+            let entries: Vec<(u64, Vec<u8>)> = (1..=200).map(|i| (i, vec![7; 4000])).collect();
+            store.append(&entries).unwrap();
+        }
+        let file = dir.path().join("log/data.mdb");
+        let len = std::fs::metadata(&file).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(len / 2).unwrap();
+        let err = LogStore::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, StoreError::Truncated { .. }), "{err}");
+        assert!(err.to_string().contains("truncated"), "{err}");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! DataTree: every znode by path, plus the indexes apply needs (ephemerals by session,
 //! containers, TTL nodes). Mutations return an `Undo` so a failed multi can roll back.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
+use imbl::{HashMap, OrdSet};
 use jute::{Acl, Buffer};
 
 use super::acl::open_acl;
@@ -53,16 +54,49 @@ pub struct NewNode {
     pub kind: NodeKind,
 }
 
+/// The maps are persistent (imbl): `clone` is O(1) and shares structure, so a snapshot takes a
+/// frozen copy in order with apply without stalling it; later writes copy only what they touch.
 #[derive(Debug, Clone)]
 pub struct DataTree {
     nodes: HashMap<String, DataNode>,
-    ephemerals: HashMap<i64, BTreeSet<String>>,
-    containers: BTreeSet<String>,
-    ttls: BTreeSet<String>,
+    ephemerals: HashMap<i64, OrdSet<String>>,
+    containers: OrdSet<String>,
+    ttls: OrdSet<String>,
     /// Sum of path and data lengths (ZooKeeper's approximate_data_size).
     data_size: u64,
     /// Every distinct ACL once (ZooKeeper's ACL cache): most nodes share a few ACLs.
     acl_cache: HashSet<Arc<Vec<Acl>>>,
+}
+
+/// A depth-first walk of the tree; see `DataTree::pre_order`.
+pub struct PreOrder<'a> {
+    tree: &'a DataTree,
+    started: bool,
+    stack: Vec<(String, imbl::ordset::Iter<'a, String, imbl::shared_ptr::DefaultSharedPtr>)>,
+}
+
+impl<'a> Iterator for PreOrder<'a> {
+    type Item = (String, &'a DataNode);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.started {
+            self.started = true;
+            let root = self.tree.nodes.get("/")?;
+            self.stack.push(("/".to_owned(), root.children.iter()));
+            return Some(("/".to_owned(), root));
+        }
+        loop {
+            let (dir, children) = self.stack.last_mut()?;
+            let Some(name) = children.next() else {
+                self.stack.pop();
+                continue;
+            };
+            let p = path::join(dir, name);
+            let node = self.tree.nodes.get(&p).expect("a child is in the tree");
+            self.stack.push((p.clone(), node.children.iter()));
+            return Some((p, node));
+        }
+    }
 }
 
 /// The nodes every tree starts with.
@@ -101,24 +135,31 @@ impl DataTree {
         DataTree {
             nodes: HashMap::new(),
             ephemerals: HashMap::new(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
+            containers: OrdSet::new(),
+            ttls: OrdSet::new(),
             data_size: 0,
             acl_cache: HashSet::new(),
         }
     }
 
-    /// Puts back a node read from a snapshot; parents must come before their children.
-    pub fn restore(&mut self, p: &str, data: Buffer, acl: Vec<Acl>, stat: StatPersisted) {
-        let acl = self.intern_acl(acl);
-        self.insert_raw(p, DataNode::new(data, acl, stat));
+    /// Puts back a node read from a snapshot; parents must come before their children, so a
+    /// node whose parent is missing (or an invalid path) is refused with `false`.
+    pub fn restore(&mut self, p: &str, data: Buffer, acl: Vec<Acl>, stat: StatPersisted) -> bool {
+        let placed = match path::parent(p) {
+            None => p == "/",
+            Some(parent) => self.nodes.contains_key(parent) && !self.nodes.contains_key(p),
+        };
+        if placed {
+            let acl = self.intern_acl(acl);
+            self.insert_raw(p, DataNode::new(data, acl, stat));
+        }
+        placed
     }
 
-    /// Every node, parents before children (paths sorted), for snapshots.
-    pub fn sorted_nodes(&self) -> Vec<(&String, &DataNode)> {
-        let mut nodes: Vec<_> = self.nodes.iter().collect();
-        nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        nodes
+    /// Every node from the root down, each parent before its children and siblings in name
+    /// order, for snapshots. Memory is one child cursor per level, not one entry per node.
+    pub fn pre_order(&self) -> PreOrder<'_> {
+        PreOrder { tree: self, started: false, stack: Vec::new() }
     }
 
     fn insert_raw(&mut self, p: &str, node: DataNode) {
@@ -315,10 +356,10 @@ impl DataTree {
     }
 
     pub fn ephemeral_count(&self) -> usize {
-        self.ephemerals.values().map(BTreeSet::len).sum()
+        self.ephemerals.values().map(OrdSet::len).sum()
     }
 
-    pub fn sessions_with_ephemerals(&self) -> impl Iterator<Item = (&i64, &BTreeSet<String>)> {
+    pub fn sessions_with_ephemerals(&self) -> impl Iterator<Item = (&i64, &OrdSet<String>)> {
         self.ephemerals.iter()
     }
 

@@ -1,8 +1,9 @@
 //! DataNode: one znode's data, ACL, persisted stat and children; and how its stored fields
 //! become the Stat clients see.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use imbl::OrdSet;
 
 use jute::{Acl, Buffer, Stat};
 
@@ -65,13 +66,14 @@ pub struct DataNode {
     /// Shared because most nodes carry one of a few ACLs.
     pub acl: Arc<Vec<Acl>>,
     pub stat: StatPersisted,
-    /// Child names, sorted so getChildren answers are deterministic.
-    pub children: BTreeSet<String>,
+    /// Child names, sorted so getChildren answers are deterministic; persistent, so copying a
+    /// node with a million children for a snapshot is O(1).
+    pub children: OrdSet<String>,
 }
 
 impl DataNode {
     pub fn new(data: Buffer, acl: Arc<Vec<Acl>>, stat: StatPersisted) -> Self {
-        DataNode { data, acl, stat, children: BTreeSet::new() }
+        DataNode { data, acl, stat, children: OrdSet::new() }
     }
 
     pub fn kind(&self) -> NodeKind {

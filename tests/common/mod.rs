@@ -300,3 +300,23 @@ where
     }
     false
 }
+
+/// Every node a client can see (the tree must be world-readable): path → data, Stat, ACL.
+pub type TreeDump = std::collections::BTreeMap<String, (Option<Vec<u8>>, Stat, Vec<Acl>)>;
+
+pub async fn dump_tree(c: &mut Client) -> TreeDump {
+    let mut dump = TreeDump::new();
+    let mut pending = vec!["/".to_owned()];
+    while let Some(path) = pending.pop() {
+        let (data, stat) = c.get_data(&path, false).await.expect("readable");
+        let acl = match c.call(Request::GetAcl(PathRequest { path: path.as_str().into() })).await {
+            (_, Some(Response::GetAcl(r))) => r.acl,
+            (h, _) => panic!("getACL {path}: {}", h.err),
+        };
+        for child in c.children(&path, false).await.expect("listable") {
+            pending.push(if path == "/" { format!("/{child}") } else { format!("{path}/{child}") });
+        }
+        dump.insert(path, (data, stat, acl));
+    }
+    dump
+}

@@ -1,0 +1,174 @@
+//! Snapshots for the state machine: written in the background from a frozen copy of the state
+//! (an O(1) clone of persistent maps, taken in order with apply), stored as LMDB envs by
+//! `store::snapshot`, loaded at start-up, and pruned to `autopurge.snapRetainCount`. After each
+//! snapshot the log is purged up to the oldest snapshot kept.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use openraft::storage::RaftSnapshotBuilder;
+use parking_lot::Mutex;
+use tokio::sync::{watch, Notify};
+
+use super::types::*;
+use crate::state::codec::{StateLoader, StateRecords};
+use crate::state::ZkState;
+use crate::store::snapshot::{SnapshotDir, SnapshotFile, SnapshotReader};
+use crate::store::StoreError;
+
+const STATE_KEY: &str = "state";
+const RAFT_KEY: &str = "raft";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("snapshot {path}: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+/// The snapshot directory and what the rest of replication needs to know about it.
+pub struct Snapshots {
+    dir: SnapshotDir,
+    retain: usize,
+    current: Mutex<Option<(SnapshotMeta, SnapshotFile)>>,
+    /// Raised when `snapCount` txns have been applied since the last snapshot.
+    pub wanted: Notify,
+    /// The raft index the log may be purged up to (the oldest snapshot kept).
+    pub purge_upto: watch::Sender<u64>,
+}
+
+impl Snapshots {
+    pub fn open(dir: &Path, retain: usize) -> Result<Snapshots, SnapshotError> {
+        Ok(Snapshots {
+            dir: SnapshotDir::open(dir)?,
+            retain,
+            current: Mutex::new(None),
+            wanted: Notify::new(),
+            purge_upto: watch::channel(0).0,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn newest_index(&self) -> Result<Option<u64>, SnapshotError> {
+        Ok(self.dir.newest()?.map(|s| s.index))
+    }
+
+    /// Reads the newest snapshot, if any, and makes it the current one.
+    pub fn load_newest(&self) -> Result<Option<(SnapshotMeta, ZkState)>, SnapshotError> {
+        let Some(file) = self.dir.newest()? else { return Ok(None) };
+        let started = Instant::now();
+        let (meta, state) = read(&file.path)?;
+        tracing::info!(
+            path = %file.path.display(),
+            nodes = state.tree.node_count() - 1,
+            ms = started.elapsed().as_millis() as u64,
+            "loaded the snapshot"
+        );
+        *self.current.lock() = Some((meta.clone(), file));
+        Ok(Some((meta, state)))
+    }
+
+    pub fn current(&self) -> Option<Snapshot> {
+        let current = self.current.lock().clone();
+        current.map(|(meta, file)| Snapshot { meta, snapshot: Box::new(file) })
+    }
+
+    /// Where a snapshot sent by a leader is received before it is installed.
+    pub fn incoming(&self) -> SnapshotFile {
+        SnapshotFile { index: 0, path: self.dir.path().join("incoming") }
+    }
+
+    /// Takes a received snapshot in as the current one and returns its state.
+    pub fn install(
+        &self,
+        meta: &SnapshotMeta,
+        file: &SnapshotFile,
+    ) -> Result<ZkState, SnapshotError> {
+        let index = meta.last_log_id.map_or(0, |l| l.index);
+        let file = self.dir.adopt(&file.path, index)?;
+        let (_, state) = read(&file.path)?;
+        *self.current.lock() = Some((meta.clone(), file));
+        self.prune()?;
+        Ok(state)
+    }
+
+    fn write(&self, meta: &SnapshotMeta, state: &ZkState) -> Result<SnapshotFile, SnapshotError> {
+        let index = meta.last_log_id.map_or(0, |l| l.index);
+        let raft = serde_json::to_vec(meta).map_err(|e| corrupt(self.dir.path(), e))?;
+        let mut records = StateRecords::new(state);
+        let file = self.dir.write(index, &mut records, |records| {
+            vec![(STATE_KEY, records.finish()), (RAFT_KEY, raft)]
+        })?;
+        *self.current.lock() = Some((meta.clone(), file.clone()));
+        self.prune()?;
+        Ok(file)
+    }
+
+    /// Keeps the newest `retain` snapshots and lets the log go up to the oldest of them.
+    fn prune(&self) -> Result<(), SnapshotError> {
+        if let Some(oldest) = self.dir.retain_newest(self.retain)? {
+            self.purge_upto.send_replace(oldest.index);
+        }
+        Ok(())
+    }
+}
+
+fn corrupt(path: &Path, e: impl std::fmt::Display) -> SnapshotError {
+    SnapshotError::Corrupt { path: path.to_owned(), message: e.to_string() }
+}
+
+/// Reads a snapshot's raft meta and state, refusing anything incomplete or unknown.
+fn read(path: &Path) -> Result<(SnapshotMeta, ZkState), SnapshotError> {
+    let reader = SnapshotReader::open(path)?;
+    let result = read_open(path, &reader);
+    reader.close();
+    result
+}
+
+fn read_open(
+    path: &Path,
+    reader: &SnapshotReader,
+) -> Result<(SnapshotMeta, ZkState), SnapshotError> {
+    let missing = |key: &str| corrupt(path, format!("no {key} record"));
+    let raft = reader.meta(RAFT_KEY)?.ok_or_else(|| missing(RAFT_KEY))?;
+    let meta: SnapshotMeta = serde_json::from_slice(&raft).map_err(|e| corrupt(path, e))?;
+    let header = reader.meta(STATE_KEY)?.ok_or_else(|| missing(STATE_KEY))?;
+    let mut loader = StateLoader::new(&header).map_err(|e| corrupt(path, e))?;
+    reader.for_each(|record| loader.add(record).map_err(|e| corrupt(path, e)))?;
+    let state = loader.finish().map_err(|e| corrupt(path, e))?;
+    Ok((meta, state))
+}
+
+/// A frozen copy of the state at `meta.last_log_id`, written when openraft asks.
+pub struct Builder {
+    pub snapshots: Arc<Snapshots>,
+    pub state: ZkState,
+    pub meta: SnapshotMeta,
+}
+
+fn sm_err(e: impl std::fmt::Display) -> StorageError {
+    StorageIOError::write_snapshot(None, &std::io::Error::other(e.to_string())).into()
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for Builder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+        let (snapshots, meta) = (self.snapshots.clone(), self.meta.clone());
+        let state = std::mem::take(&mut self.state);
+        let started = Instant::now();
+        let file = tokio::task::spawn_blocking(move || snapshots.write(&meta, &state))
+            .await
+            .map_err(sm_err)?
+            .map_err(sm_err)?;
+        tracing::info!(
+            path = %file.path.display(),
+            ms = started.elapsed().as_millis() as u64,
+            "wrote a snapshot"
+        );
+        Ok(Snapshot { meta: self.meta.clone(), snapshot: Box::new(file) })
+    }
+}
