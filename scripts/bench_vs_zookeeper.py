@@ -42,13 +42,18 @@ admin.enableServer=false
 """
 
 
-def start(target, workdir):
-    port = zkserver.free_port()
+def start(target, workdir, fresh=True):
+    """Starts a server in `workdir`; with fresh=False, again on the data and port it had."""
     data = os.path.join(workdir, "data")
-    os.makedirs(data)
     cfg = os.path.join(workdir, "zoo.cfg")
-    with open(cfg, "w") as f:
-        f.write(ZOO_CFG.format(data=data, port=port))
+    if fresh:
+        port = zkserver.free_port()
+        os.makedirs(data)
+        with open(cfg, "w") as f:
+            f.write(ZOO_CFG.format(data=data, port=port))
+    else:
+        with open(cfg) as f:
+            port = int(next(ln for ln in f if ln.startswith("clientPort=")).split("=")[1])
     if target == "zookeeper":
         log4j = os.path.join(workdir, "log4j.properties")
         with open(log4j, "w") as f:
@@ -58,9 +63,9 @@ def start(target, workdir):
                 zkserver.zookeeper_classpath(), "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
     else:
         argv = [CORRAL, "--config", cfg]
-    log = open(os.path.join(workdir, "stdout.log"), "w")
+    log = open(os.path.join(workdir, "stdout.log"), "a")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=dict(os.environ, RUST_LOG="warn"))
+                            env=dict(os.environ, RUST_LOG=os.environ.get("CORRAL_LOG", "warn")))
     zkserver.wait_ready("127.0.0.1", port, pid=proc.pid)
     return proc, "127.0.0.1:%d" % port
 
@@ -94,7 +99,9 @@ def run_round(target, args, results, rss):
                     rss.setdefault(target, []).append(rss_kib(proc.pid))
                 out = subprocess.run(
                     [BENCH, "--hosts", hosts, "--workload", workload, "--sessions", str(args.sessions),
-                     "--inflight", str(args.inflight), "--duration", str(args.duration), "--warmup", "2"],
+                     "--inflight", str(args.inflight), "--duration", str(args.duration), "--warmup", "2"]
+                    # create runs last and the server is discarded: no need to delete its nodes.
+                    + (["--keep"] if workload == "create" else []),
                     check=True, capture_output=True, text=True).stdout
                 result = json.loads(out)
                 result["server"] = target

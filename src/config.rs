@@ -51,6 +51,9 @@ pub struct Config {
     /// `zookeeper.superUser`: a SASL user who is also the super user.
     pub super_user: Option<String>,
     pub server_id: u8,
+    /// The most bytes the LMDB log may occupy (its map size); corral's own key,
+    /// `corral.logMapSizeMB`. When it is full, a write fails as on a full disk.
+    pub log_map_size: usize,
     /// Txns between snapshots (ZooKeeper's snapCount).
     pub snap_count: u64,
     /// Snapshots kept, with the log since the oldest of them (at least 3, as in ZooKeeper).
@@ -199,6 +202,7 @@ impl Config {
             sasl_users: SaslUsers::default(),
             super_user: r.get("superUser").map(|(_, v)| v.to_owned()),
             server_id: 1,
+            log_map_size: r.parse::<usize>("corral.logMapSizeMB", 64 << 10)?.max(1) << 20,
             snap_count: r.parse("snapCount", 100_000)?,
             snap_retain_count: r.parse::<usize>("autopurge.snapRetainCount", 3)?.max(3),
             ignored_keys: Vec::new(),

@@ -7,6 +7,7 @@ use clap::Parser;
 use corral::config::Config;
 use corral::sasl::SaslUsers;
 use corral::server::Server;
+use tokio::signal::unix::{signal, SignalKind};
 
 /// A ZooKeeper-compatible server. With no arguments: standalone on 127.0.0.1:2181, data in ./data.
 #[derive(Parser, Debug)]
@@ -27,7 +28,9 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                // openraft narrates every election and snapshot at info: keep its warnings.
+                .unwrap_or_else(|_| "info,openraft=warn".into()),
         )
         .init();
     let args = Args::parse();
@@ -47,8 +50,18 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
     let server = Server::start(config, listener).await?;
     tracing::info!(addr = %server.addr, "corral serving");
-    tokio::signal::ctrl_c().await?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let failed = tokio::select! {
+        result = tokio::signal::ctrl_c() => result.map(|()| false)?,
+        _ = terminate.recv() => false,
+        () = server.failed() => true,
+    };
     tracing::info!("shutting down");
     server.stop().await;
+    if failed {
+        // As ZooKeeper does when it cannot write its log: exit, so a supervisor sees it.
+        tracing::error!("stopped: the log could not take a write (see the error above)");
+        std::process::exit(1);
+    }
     Ok(())
 }

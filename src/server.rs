@@ -71,6 +71,7 @@ impl Server {
         let dirs = StorageDirs {
             log: config.data_log_dir.join("corral"),
             snapshots: config.data_dir.join("corral").join("snapshots"),
+            log_map_size: config.log_map_size,
         };
         let addr = listener.local_addr()?;
         let (replicator, proposals) = replication::channel();
@@ -90,6 +91,12 @@ impl Server {
             tokio::spawn(accept_loop(node.clone(), listener, shutdown.clone())),
         ];
         Ok(Server { addr, node, raft, shutdown, tasks })
+    }
+
+    /// Resolves when the server has stopped itself because its log failed (disk full, I/O
+    /// error), or when `stop` has begun.
+    pub async fn failed(&self) {
+        self.shutdown.cancelled().await
     }
 
     /// Stops accepting, closes every connection and stops the jobs.

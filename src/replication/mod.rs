@@ -60,6 +60,8 @@ pub enum ReplicationError {
 pub struct StorageDirs {
     pub log: PathBuf,
     pub snapshots: PathBuf,
+    /// The most bytes the log may use (LMDB's map size).
+    pub log_map_size: usize,
 }
 
 /// The write side of the proposal queue.
@@ -119,7 +121,7 @@ pub async fn start_standalone(
     node: Arc<Node>,
     dirs: &StorageDirs,
 ) -> Result<RaftHandle, ReplicationError> {
-    let store = LogStore::open(&dirs.log)?;
+    let store = LogStore::open_with_map_size(&dirs.log, dirs.log_map_size)?;
     let retain = node.config.snap_retain_count;
     let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, retain)?);
     check_log_covers_snapshots(&store, &snapshots)?;

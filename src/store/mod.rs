@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use heed::types::{Bytes, Str, U64};
-use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
+use heed::WithoutTls;
+use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions};
 use thiserror::Error;
 
 pub mod snapshot;
@@ -16,8 +17,10 @@ pub use snapshot::SNAPSHOT_FORMAT;
 /// The log format this version writes and reads.
 pub const LOG_FORMAT: &str = "corral-raft-log-1";
 const FORMAT_KEY: &str = "format";
-/// LMDB's map is address space, not memory: generous, so it never fills in practice.
-const MAP_SIZE: usize = 64 << 30;
+/// LMDB's map is address space, not memory: generous by default, so only the disk limits it.
+pub const DEFAULT_MAP_SIZE: usize = 64 << 30;
+/// A multiple of every page size LMDB runs with here.
+const PAGE: usize = 64 << 10;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -63,6 +66,11 @@ type Databases = (Database<'static, U64<BigEndian>, Bytes>, Database<'static, St
 impl LogStore {
     /// Opens (or creates) the log under `dir`, refusing a format it does not know.
     pub fn open(dir: &Path) -> Result<LogStore, StoreError> {
+        LogStore::open_with_map_size(dir, DEFAULT_MAP_SIZE)
+    }
+
+    /// As `open`, with at most `map_size` bytes of log (rounded up to whole pages).
+    pub fn open_with_map_size(dir: &Path, map_size: usize) -> Result<LogStore, StoreError> {
         let path = dir.join("log");
         std::fs::create_dir_all(&path)
             .map_err(|source| StoreError::Dir { path: path.clone(), source })?;
@@ -70,7 +78,10 @@ impl LogStore {
         // SAFETY: the directory is corral's own; nothing else maps or truncates these files
         // while the env is open, and heed refuses a second open of the same path.
         let env = unsafe {
-            EnvOpenOptions::new().read_txn_without_tls().map_size(MAP_SIZE).max_dbs(4).open(&path)
+            let mut options = EnvOpenOptions::new().read_txn_without_tls();
+            // Log reads are of entries just written: readahead would only inflate RSS.
+            options.flags(EnvFlags::NO_READ_AHEAD);
+            options.map_size(map_size.next_multiple_of(PAGE)).max_dbs(4).open(&path)
         }
         .map_err(lmdb)?;
         check_not_truncated(&env, &path)?;

@@ -84,36 +84,70 @@ pub async fn prepare(host: &str, root: &str, sessions: usize, size: usize) -> an
     Ok(())
 }
 
-/// Removes what the benchmark created (best effort; sequential children are many).
+/// Requests kept in flight by `cleanup`.
+const CLEANUP_WINDOW: usize = 256;
+
+/// Sends `requests` with up to `CLEANUP_WINDOW` in flight; the replies' bodies, in order
+/// (`None` for an error).
+async fn pipelined(
+    conn: &mut Conn,
+    xid: &mut i32,
+    requests: Vec<Request>,
+) -> anyhow::Result<Vec<Option<Response>>> {
+    let mut replies = Vec::with_capacity(requests.len());
+    for chunk in requests.chunks(CLEANUP_WINDOW) {
+        for request in chunk {
+            let op = request.op_code().as_i32();
+            conn.feed((RequestHeader { xid: *xid, op }, request.clone())).await?;
+            *xid += 1;
+        }
+        SinkExt::<(RequestHeader, Request)>::flush(conn).await?;
+        for request in chunk {
+            let frame = conn.next().await.context("connection closed")??;
+            let (body, header) =
+                ReplyHeader::decode(&frame).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let ok = header.err == 0;
+            replies.push(ok.then(|| Response::decode(request.op_code(), body).ok()).flatten());
+        }
+    }
+    Ok(replies)
+}
+
+/// Removes what the benchmark created, level by level, pipelined (best effort).
 pub async fn cleanup(host: &str, root: &str) {
     let Ok(mut conn) = connect(host).await else { return };
+    let _ = remove_tree(&mut conn, root).await;
+}
+
+async fn remove_tree(conn: &mut Conn, root: &str) -> anyhow::Result<()> {
     let mut xid = 1;
-    let mut stack = vec![root.to_owned()];
+    let mut level = vec![root.to_owned()];
     let mut order = Vec::new();
-    while let Some(path) = stack.pop() {
-        let list =
-            Request::GetChildren(PathWatchRequest { path: path.as_str().into(), watch: false });
-        let op = list.op_code().as_i32();
-        if conn.send((RequestHeader { xid, op }, list)).await.is_err() {
-            return;
-        }
-        xid += 1;
-        let Some(Ok(frame)) = conn.next().await else { return };
-        let Ok((body, header)) = ReplyHeader::decode(&frame) else { return };
-        if header.err == 0 {
-            if let Ok(Response::GetChildren(r)) = Response::decode(jute::OpCode::GetChildren, body)
-            {
-                stack.extend(r.children.iter().map(|c| format!("{path}/{c}")));
+    while !level.is_empty() {
+        let lists = level
+            .iter()
+            .map(|p| {
+                Request::GetChildren(PathWatchRequest { path: p.as_str().into(), watch: false })
+            })
+            .collect();
+        let replies = pipelined(conn, &mut xid, lists).await?;
+        let mut next = Vec::new();
+        for (path, reply) in level.iter().zip(replies) {
+            if let Some(Response::GetChildren(r)) = reply {
+                next.extend(r.children.iter().map(|c| format!("{path}/{c}")));
             }
         }
-        order.push(path);
+        order.append(&mut level);
+        level = next;
     }
-    for path in order.into_iter().rev() {
-        let _ =
-            call(&mut conn, xid, Request::Delete(DeleteRequest { path: path.into(), version: -1 }))
-                .await;
-        xid += 1;
-    }
+    // Deepest first; a session's requests apply in order, so children go before parents.
+    let deletes = order
+        .into_iter()
+        .rev()
+        .map(|path| Request::Delete(DeleteRequest { path: path.as_str().into(), version: -1 }))
+        .collect();
+    pipelined(conn, &mut xid, deletes).await?;
+    Ok(())
 }
 
 /// Runs one session until the plan's window ends.
