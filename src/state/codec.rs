@@ -1,4 +1,4 @@
-//! The state as bytes, for snapshots: a Jute-encoded record per node, parents first, and a
+//! The state as bytes, for snapshots: a Jute-encoded record per node, in any order, and a
 //! header behind a format byte with the zxid, the sessions and each ACL once in a table, so
 //! reading rebuilds the same tree. Streaming both ways: the state is never held twice.
 
@@ -10,7 +10,7 @@ use jute::{Acl, Buffer, Decode, DecodeError, Encode, JString};
 
 use super::ZkState;
 use crate::session::{SessionEntry, SessionTable};
-use crate::tree::{DataTree, PreOrder, StatPersisted};
+use crate::tree::{DataNode, DataTree, StatPersisted};
 
 /// The snapshot state format this version writes and reads (1 was a single in-memory blob).
 pub const STATE_FORMAT: u8 = 2;
@@ -23,8 +23,10 @@ pub enum StateDecodeError {
     Corrupt(#[from] DecodeError),
     #[error("state is corrupt: a node refers to ACL {0}, which the table lacks")]
     MissingAcl(i32),
-    #[error("state is corrupt: {0} comes before its parent")]
+    #[error("state is corrupt: {0} has no parent")]
     Orphan(String),
+    #[error("state is corrupt: {0:?} is repeated or not a path")]
+    BadPath(String),
     #[error("state is incomplete: {found} of {expected} nodes")]
     Count { expected: i64, found: i64 },
 }
@@ -73,11 +75,11 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The state as snapshot records: one per node, parents first, then (from `finish`) the
-/// header: zxid, sessions and the ACL table that the node records index into.
+/// The state as snapshot records: one per node, in the map's order (no lookups, no sorting),
+/// then (from `finish`) the header: zxid, sessions and the ACL table the records index into.
 pub struct StateRecords<'a> {
     state: &'a ZkState,
-    nodes: PreOrder<'a>,
+    nodes: Box<dyn Iterator<Item = (&'a String, &'a DataNode)> + 'a>,
     acls: Vec<&'a Vec<Acl>>,
     acl_index: HashMap<*const Vec<Acl>, i32>,
     count: i64,
@@ -85,7 +87,7 @@ pub struct StateRecords<'a> {
 
 impl<'a> StateRecords<'a> {
     pub fn new(state: &'a ZkState) -> Self {
-        let nodes = state.tree.pre_order();
+        let nodes = Box::new(state.tree.iter());
         StateRecords { state, nodes, acls: Vec::new(), acl_index: HashMap::new(), count: 0 }
     }
 
@@ -120,7 +122,7 @@ impl Iterator for StateRecords<'_> {
     fn next(&mut self) -> Option<Vec<u8>> {
         let (path, node) = self.nodes.next()?;
         let index = self.acl_index(&node.acl);
-        let mut out = Vec::with_capacity(path.len() + node.data_len() + 96);
+        let mut out = Vec::with_capacity(path.len() + node.data_len() + 64);
         JString::from(path.as_str()).encode(&mut out);
         node.data.encode(&mut out);
         index.encode(&mut out);
@@ -171,18 +173,18 @@ impl StateLoader {
             self.acls.get(index as usize).cloned().ok_or(StateDecodeError::MissingAcl(index))?;
         let stat = r.stat()?;
         r.end()?;
-        let path = path.as_str();
-        if !self.tree.restore(path, data, acl, stat) {
-            return Err(StateDecodeError::Orphan(path.to_owned()));
+        if !self.tree.restore(path.as_str(), data, acl, stat) {
+            return Err(StateDecodeError::BadPath(path.as_str().to_owned()));
         }
         self.loaded += 1;
         Ok(())
     }
 
-    pub fn finish(self) -> Result<ZkState, StateDecodeError> {
+    pub fn finish(mut self) -> Result<ZkState, StateDecodeError> {
         if self.loaded != self.expected {
             return Err(StateDecodeError::Count { expected: self.expected, found: self.loaded });
         }
+        self.tree.link_children().map_err(StateDecodeError::Orphan)?;
         Ok(ZkState { tree: self.tree, sessions: self.sessions, last_zxid: self.last_zxid })
     }
 }
@@ -195,11 +197,12 @@ mod tests {
     type Dump = Vec<(String, Buffer, Vec<Acl>, StatPersisted, usize)>;
 
     fn dump(state: &ZkState) -> (Dump, i64, Vec<(i64, i32)>) {
-        let nodes = state
+        let mut nodes: Dump = state
             .tree
-            .pre_order()
-            .map(|(p, n)| (p, n.data.clone(), n.acl.to_vec(), n.stat, n.children.len()))
+            .iter()
+            .map(|(p, n)| (p.clone(), n.data.clone(), n.acl.to_vec(), n.stat, n.children.len()))
             .collect();
+        nodes.sort_by(|a, b| a.0.cmp(&b.0));
         let sessions = state.sessions.iter().map(|(id, e)| (*id, e.timeout_ms)).collect();
         (nodes, state.last_zxid, sessions)
     }
@@ -228,6 +231,17 @@ mod tests {
         let mut loader = StateLoader::new(&records.finish()).unwrap();
         written.iter().for_each(|r| loader.add(r).unwrap());
         loader.finish().unwrap()
+    }
+
+    #[test]
+    fn children_are_linked_whatever_the_record_order() {
+        let state = sample();
+        let mut records = StateRecords::new(&state);
+        let mut written: Vec<Vec<u8>> = records.by_ref().collect();
+        written.reverse();
+        let mut loader = StateLoader::new(&records.finish()).unwrap();
+        written.iter().for_each(|r| loader.add(r).unwrap());
+        assert_eq!(dump(&loader.finish().unwrap()), dump(&state));
     }
 
     #[test]
@@ -262,9 +276,15 @@ mod tests {
         wrong[0] = 9;
         assert!(matches!(StateLoader::new(&wrong), Err(StateDecodeError::UnknownFormat(9))));
         let mut loader = StateLoader::new(&header).unwrap();
-        assert!(matches!(loader.add(&written[2]), Err(StateDecodeError::Orphan(_))));
-        let mut loader = StateLoader::new(&header).unwrap();
         written[..3].iter().for_each(|r| loader.add(r).unwrap());
+        assert!(matches!(loader.add(&written[2]), Err(StateDecodeError::BadPath(_))));
         assert!(matches!(loader.finish(), Err(StateDecodeError::Count { .. })));
+        // Every node but the root: the count is right, the links are not.
+        let without_root: Vec<&Vec<u8>> =
+            written.iter().filter(|r| !r.starts_with(&[0, 0, 0, 1, b'/'])).collect();
+        let mut header_minus_one = StateLoader::new(&header).unwrap();
+        header_minus_one.expected -= 1;
+        without_root.iter().for_each(|r| header_minus_one.add(r).unwrap());
+        assert!(matches!(header_minus_one.finish(), Err(StateDecodeError::Orphan(_))));
     }
 }

@@ -68,37 +68,6 @@ pub struct DataTree {
     acl_cache: HashSet<Arc<Vec<Acl>>>,
 }
 
-/// A depth-first walk of the tree; see `DataTree::pre_order`.
-pub struct PreOrder<'a> {
-    tree: &'a DataTree,
-    started: bool,
-    stack: Vec<(String, imbl::ordset::Iter<'a, String, imbl::shared_ptr::DefaultSharedPtr>)>,
-}
-
-impl<'a> Iterator for PreOrder<'a> {
-    type Item = (String, &'a DataNode);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if !self.started {
-            self.started = true;
-            let root = self.tree.nodes.get("/")?;
-            self.stack.push(("/".to_owned(), root.children.iter()));
-            return Some(("/".to_owned(), root));
-        }
-        loop {
-            let (dir, children) = self.stack.last_mut()?;
-            let Some(name) = children.next() else {
-                self.stack.pop();
-                continue;
-            };
-            let p = path::join(dir, name);
-            let node = self.tree.nodes.get(&p).expect("a child is in the tree");
-            self.stack.push((p.clone(), node.children.iter()));
-            return Some((p, node));
-        }
-    }
-}
-
 /// The nodes every tree starts with.
 pub const SYSTEM_NODES: [&str; 4] = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"];
 
@@ -142,24 +111,39 @@ impl DataTree {
         }
     }
 
-    /// Puts back a node read from a snapshot; parents must come before their children, so a
-    /// node whose parent is missing (or an invalid path) is refused with `false`.
+    /// Puts back a node read from a snapshot, in any order; `link_children` follows the last.
+    /// An invalid or repeated path is refused with `false`.
     pub fn restore(&mut self, p: &str, data: Buffer, acl: Vec<Acl>, stat: StatPersisted) -> bool {
-        let placed = match path::parent(p) {
-            None => p == "/",
-            Some(parent) => self.nodes.contains_key(parent) && !self.nodes.contains_key(p),
-        };
-        if placed {
-            let acl = self.intern_acl(acl);
-            self.insert_raw(p, DataNode::new(data, acl, stat));
+        if !p.starts_with('/') || self.nodes.contains_key(p) {
+            return false;
         }
-        placed
+        let node = DataNode::new(data, self.intern_acl(acl), stat);
+        self.data_size += (p.len() + node.data_len()) as u64;
+        self.index(p, node.kind(), true);
+        self.nodes.insert(p.to_owned(), node);
+        true
     }
 
-    /// Every node from the root down, each parent before its children and siblings in name
-    /// order, for snapshots. Memory is one child cursor per level, not one entry per node.
-    pub fn pre_order(&self) -> PreOrder<'_> {
-        PreOrder { tree: self, started: false, stack: Vec::new() }
+    /// Rebuilds every child list once a snapshot's nodes are restored; a node whose parent is
+    /// missing is returned as the error.
+    pub fn link_children(&mut self) -> Result<(), String> {
+        let links: Vec<(String, String)> = self
+            .nodes
+            .keys()
+            .filter_map(|p| Some((path::parent(p)?.to_owned(), path::child_name(p).to_owned())))
+            .collect();
+        for (parent, child) in links {
+            match self.nodes.get_mut(&parent) {
+                Some(node) => node.children.insert(child),
+                None => return Err(path::join(&parent, &child)),
+            };
+        }
+        Ok(())
+    }
+
+    /// Every node, in no particular order (snapshots write them so).
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &DataNode)> {
+        self.nodes.iter()
     }
 
     fn insert_raw(&mut self, p: &str, node: DataNode) {

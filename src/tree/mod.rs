@@ -7,5 +7,5 @@ pub mod node;
 pub mod path;
 pub mod quota;
 
-pub use data_tree::{DataTree, NewNode, PreOrder, Undo, SYSTEM_NODES};
+pub use data_tree::{DataTree, NewNode, Undo, SYSTEM_NODES};
 pub use node::{DataNode, NodeKind, StatPersisted};
