@@ -26,6 +26,7 @@ use crate::txn::Txn;
 pub use jobs::run_snapshot_jobs;
 pub use log_store::RaftLog;
 pub use proposer::run_proposer;
+use proposer::Proposed;
 use snapshot::{SnapshotError, Snapshots};
 pub use state_machine::StateMachine;
 use types::Raft;
@@ -91,11 +92,14 @@ impl Replicator {
 pub struct RaftHandle {
     raft: Raft,
     snapshots: Arc<Snapshots>,
+    proposed: Arc<Proposed>,
 }
 
 impl RaftHandle {
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
+        let snapshots = self.snapshots.clone();
+        let _ = tokio::task::spawn_blocking(move || snapshots.wait_until_written()).await;
     }
 }
 
@@ -125,7 +129,8 @@ pub async fn start_standalone(
     let retain = node.config.snap_retain_count;
     let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, retain)?);
     check_log_covers_snapshots(&store, &snapshots)?;
-    let sm = StateMachine::open(node.clone(), snapshots.clone())?;
+    let proposed = Arc::new(Proposed::default());
+    let sm = StateMachine::open(node.clone(), snapshots.clone(), proposed.clone())?;
     let id = node.node_id;
     let start = |e: &dyn std::fmt::Display| ReplicationError::Start(e.to_string());
     let raft = Raft::new(id, raft_config()?, network::NoPeers, RaftLog::new(store), sm)
@@ -145,7 +150,7 @@ pub async fn start_standalone(
         .await
         .map_err(|e| start(&e))?;
     tracing::info!(zxid = format!("0x{:x}", node.last_zxid()), "recovered from the log");
-    Ok(RaftHandle { raft, snapshots })
+    Ok(RaftHandle { raft, snapshots, proposed })
 }
 
 /// A snapshot without the log that was written beside it means the log was lost or moved:

@@ -1,7 +1,10 @@
 //! The proposer: turns queued client txns into raft entries, one batch in flight at a time,
 //! and stops the server if the log cannot take a write.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
@@ -11,6 +14,39 @@ use crate::node::stats::now_ms;
 use crate::node::Node;
 use crate::txn::codec::encode_entry;
 use crate::txn::Entry;
+
+/// Entries this node proposed and has not applied yet, so apply can take the decoded entry
+/// instead of decoding the log's copy of it (a third of apply's time under write load).
+/// Bounded: the proposer has one entry in flight.
+#[derive(Default)]
+pub struct Proposed {
+    queue: Mutex<VecDeque<(Vec<u8>, Entry)>>,
+}
+
+impl Proposed {
+    const BOUND: usize = 4;
+
+    fn push(&self, bytes: Vec<u8>, entry: Entry) {
+        let mut queue = self.queue.lock();
+        if queue.len() >= Self::BOUND {
+            queue.pop_front();
+        }
+        queue.push_back((bytes, entry));
+    }
+
+    /// The entry proposed as exactly these bytes, if it is the oldest one waiting.
+    pub fn take(&self, bytes: &[u8]) -> Option<Entry> {
+        let mut queue = self.queue.lock();
+        match queue.front() {
+            Some((proposed, _)) if proposed == bytes => queue.pop_front().map(|(_, e)| e),
+            _ => None,
+        }
+    }
+
+    fn drain(&self) -> Vec<Entry> {
+        self.queue.lock().drain(..).map(|(_, entry)| entry).collect()
+    }
+}
 
 /// The proposer: every txn queued while the last entry was being made durable and applied goes
 /// into the next entry, so batches grow with load; one fsync per batch.
@@ -36,18 +72,18 @@ pub async fn run_proposer(
             }
         }
         let entry = Entry { time_ms: now_ms(), txns };
-        let batch = Batch { bytes: encode_entry(&entry) };
-        if let Err(e) = raft.raft.client_write(batch).await {
-            stop_unwritten(&node, &entry, &e.to_string(), &shutdown);
-            return;
+        let bytes = encode_entry(&entry);
+        raft.proposed.push(bytes.clone(), entry);
+        if let Err(e) = raft.raft.client_write(Batch { bytes }).await {
+            return stop_unwritten(&node, raft.proposed.drain(), &e.to_string(), &shutdown);
         }
     }
 }
 
 /// A write the log could not take was never acknowledged: its clients are disconnected (as
 /// ZooKeeper does when it cannot log) and the server stops rather than serve without a log.
-fn stop_unwritten(node: &Node, entry: &Entry, error: &str, shutdown: &CancellationToken) {
+fn stop_unwritten(node: &Node, entries: Vec<Entry>, error: &str, shutdown: &CancellationToken) {
     tracing::error!(error, "cannot replicate a write; stopping");
-    node.abandon_entry(entry);
+    entries.iter().for_each(|entry| node.abandon_entry(entry));
     shutdown.cancel();
 }

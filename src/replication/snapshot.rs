@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openraft::storage::RaftSnapshotBuilder;
-use parking_lot::Mutex;
-use tokio::sync::{watch, Notify};
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::{oneshot, watch, Notify};
 
 use super::types::*;
 use crate::state::codec::{StateLoader, StateRecords};
@@ -37,6 +37,9 @@ pub struct Snapshots {
     pub wanted: Notify,
     /// The raft index the log may be purged up to (the oldest snapshot kept).
     pub purge_upto: watch::Sender<u64>,
+    /// Snapshot writer threads running, so shutting down can wait for them.
+    writers: Mutex<usize>,
+    writers_done: Condvar,
 }
 
 impl Snapshots {
@@ -47,6 +50,8 @@ impl Snapshots {
             current: Mutex::new(None),
             wanted: Notify::new(),
             purge_upto: watch::channel(0).0,
+            writers: Mutex::new(0),
+            writers_done: Condvar::new(),
         })
     }
 
@@ -95,6 +100,36 @@ impl Snapshots {
         *self.current.lock() = Some((meta.clone(), file));
         self.prune()?;
         Ok(state)
+    }
+
+    /// Blocks until no snapshot is being written (a stopped server must not leave a writer
+    /// behind in its data directory).
+    pub fn wait_until_written(&self) {
+        let mut writers = self.writers.lock();
+        while *writers > 0 {
+            self.writers_done.wait(&mut writers);
+        }
+    }
+
+    /// Writes the snapshot on a thread of its own; `done` gets the outcome.
+    fn spawn_writer(
+        self: Arc<Self>,
+        meta: SnapshotMeta,
+        state: ZkState,
+        done: oneshot::Sender<Result<SnapshotFile, SnapshotError>>,
+    ) -> std::io::Result<()> {
+        *self.writers.lock() += 1;
+        let snapshots = self.clone();
+        let spawned = std::thread::Builder::new().name("corral-snapshot".into()).spawn(move || {
+            lower_this_threads_priority();
+            let _ = done.send(snapshots.write(&meta, &state));
+            *snapshots.writers.lock() -= 1;
+            snapshots.writers_done.notify_all();
+        });
+        if spawned.is_err() {
+            *self.writers.lock() -= 1;
+        }
+        spawned.map(drop)
     }
 
     fn write(&self, meta: &SnapshotMeta, state: &ZkState) -> Result<SnapshotFile, SnapshotError> {
@@ -171,14 +206,8 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         let (snapshots, meta) = (self.snapshots.clone(), self.meta.clone());
         let state = std::mem::take(&mut self.state);
         let started = Instant::now();
-        let (done, written) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name("corral-snapshot".into())
-            .spawn(move || {
-                lower_this_threads_priority();
-                let _ = done.send(snapshots.write(&meta, &state));
-            })
-            .map_err(sm_err)?;
+        let (done, written) = oneshot::channel();
+        snapshots.spawn_writer(meta, state, done).map_err(sm_err)?;
         let file = written.await.map_err(sm_err)?.map_err(sm_err)?;
         tracing::info!(
             path = %file.path.display(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, RaftLogId};
 
+use super::proposer::Proposed;
 use super::snapshot::{Builder, SnapshotError, Snapshots};
 use super::types::*;
 use crate::node::Node;
@@ -18,6 +19,7 @@ pub struct StateMachine {
     applied: Option<LogId>,
     membership: StoredMembership,
     snapshots: Arc<Snapshots>,
+    proposed: Arc<Proposed>,
     /// Txns applied since the last snapshot was begun.
     since_snapshot: u64,
     snap_count: u64,
@@ -27,13 +29,18 @@ pub struct StateMachine {
 impl StateMachine {
     /// The state machine over the newest snapshot in `snapshots`, if any: openraft then
     /// re-applies the log after it.
-    pub fn open(node: Arc<Node>, snapshots: Arc<Snapshots>) -> Result<Self, SnapshotError> {
+    pub fn open(
+        node: Arc<Node>,
+        snapshots: Arc<Snapshots>,
+        proposed: Arc<Proposed>,
+    ) -> Result<Self, SnapshotError> {
         let mut sm = StateMachine {
             snap_count: node.config.snap_count.max(1),
             node,
             applied: None,
             membership: StoredMembership::default(),
             snapshots,
+            proposed,
             since_snapshot: 0,
             built: 0,
         };
@@ -74,10 +81,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             match &entry.payload {
                 EntryPayload::Blank => self.node.start_epoch(),
                 EntryPayload::Normal(batch) => {
-                    // A corrupt committed entry cannot be skipped without diverging: stop.
-                    let decoded = decode_entry(&batch.bytes).map_err(|e| {
-                        sm_err(format!("log entry {}: {e}", entry.get_log_id().index))
-                    })?;
+                    let decoded = match self.proposed.take(&batch.bytes) {
+                        Some(decoded) => decoded,
+                        // A corrupt committed entry cannot be skipped without diverging: stop.
+                        None => decode_entry(&batch.bytes).map_err(|e| {
+                            sm_err(format!("log entry {}: {e}", entry.get_log_id().index))
+                        })?,
+                    };
                     self.node.apply_entry(&decoded);
                     self.count_txns(decoded.txns.len());
                 }

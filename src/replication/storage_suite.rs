@@ -23,7 +23,7 @@ impl StoreBuilder<TypeConfig, RaftLog, StateMachine, tempfile::TempDir> for Buil
             channel().0,
         ));
         let snapshots = Arc::new(Snapshots::open(&dir.path().join("snapshots"), 3).unwrap());
-        let sm = StateMachine::open(node, snapshots).expect("state machine");
+        let sm = StateMachine::open(node, snapshots, Default::default()).expect("state machine");
         Ok((dir, RaftLog::new(store), sm))
     }
 }

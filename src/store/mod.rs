@@ -130,11 +130,19 @@ impl LogStore {
         Ok(last.map(|(index, bytes)| (index, bytes.to_vec())))
     }
 
-    /// Appends entries durably in one transaction (one fsync). Blocking: call off the runtime.
-    pub fn append(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+    /// Appends entries, and a metadata value if given, durably in one transaction (one
+    /// fsync). Blocking: call off the runtime.
+    pub fn append(
+        &self,
+        entries: &[(u64, Vec<u8>)],
+        meta: Option<(&str, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
         let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         for (index, bytes) in entries {
             self.entries.put(&mut wtxn, index, bytes).map_err(|e| self.lmdb(e))?;
+        }
+        if let Some((key, value)) = meta {
+            self.meta.put(&mut wtxn, key, &value).map_err(|e| self.lmdb(e))?;
         }
         wtxn.commit().map_err(|e| self.lmdb(e))
     }
@@ -205,7 +213,7 @@ mod tests {
         {
             let store = LogStore::open(dir.path()).unwrap();
             let entries: Vec<(u64, Vec<u8>)> = (1..=5).map(|i| (i, vec![i as u8; 10])).collect();
-            store.append(&entries).unwrap();
+            store.append(&entries, None).unwrap();
             store.put_meta("vote", b"v").unwrap();
         }
         let store = LogStore::open(dir.path()).unwrap();
@@ -227,7 +235,7 @@ mod tests {
         {
             let store = LogStore::open(dir.path()).unwrap();
             let entries: Vec<(u64, Vec<u8>)> = (1..=200).map(|i| (i, vec![7; 4000])).collect();
-            store.append(&entries).unwrap();
+            store.append(&entries, None).unwrap();
         }
         let file = dir.path().join("log/data.mdb");
         let len = std::fs::metadata(&file).unwrap().len();
