@@ -63,9 +63,23 @@ impl Snapshots {
         Ok(self.dir.newest()?.map(|s| s.index))
     }
 
-    /// Reads the newest snapshot, if any, and makes it the current one.
+    /// Reads the newest readable snapshot, if any, and makes it the current one. A damaged
+    /// snapshot is passed over for the one before it (the log is kept from the oldest
+    /// snapshot, so nothing is lost); one in an unknown format stops the start.
     pub fn load_newest(&self) -> Result<Option<(SnapshotMeta, ZkState)>, SnapshotError> {
-        let Some(file) = self.dir.newest()? else { return Ok(None) };
+        let mut files = self.dir.list()?;
+        while let Some(file) = files.pop() {
+            match self.load(&file) {
+                Err(e) if !files.is_empty() && is_damage(&e) => {
+                    tracing::error!(error = %e, "skipping a damaged snapshot for an older one");
+                }
+                result => return result.map(Some),
+            }
+        }
+        Ok(None)
+    }
+
+    fn load(&self, file: &SnapshotFile) -> Result<(SnapshotMeta, ZkState), SnapshotError> {
         let started = Instant::now();
         let (meta, state) = read(&file.path)?;
         tracing::info!(
@@ -74,8 +88,8 @@ impl Snapshots {
             ms = started.elapsed().as_millis() as u64,
             "loaded the snapshot"
         );
-        *self.current.lock() = Some((meta.clone(), file));
-        Ok(Some((meta, state)))
+        *self.current.lock() = Some((meta.clone(), file.clone()));
+        Ok((meta, state))
     }
 
     pub fn current(&self) -> Option<Snapshot> {
@@ -98,7 +112,7 @@ impl Snapshots {
         let file = self.dir.adopt(&file.path, index)?;
         let (_, state) = read(&file.path)?;
         *self.current.lock() = Some((meta.clone(), file));
-        self.prune()?;
+        self.prune();
         Ok(state)
     }
 
@@ -111,24 +125,20 @@ impl Snapshots {
         }
     }
 
-    /// Writes the snapshot on a thread of its own; `done` gets the outcome.
+    /// Writes the snapshot on a thread of its own; `done` gets the outcome. The thread holds
+    /// `counted` until it ends.
     fn spawn_writer(
         self: Arc<Self>,
         meta: SnapshotMeta,
         state: ZkState,
+        counted: WriterCount,
         done: oneshot::Sender<Result<SnapshotFile, SnapshotError>>,
     ) -> std::io::Result<()> {
-        *self.writers.lock() += 1;
-        let snapshots = self.clone();
         let spawned = std::thread::Builder::new().name("corral-snapshot".into()).spawn(move || {
             lower_this_threads_priority();
-            let _ = done.send(snapshots.write(&meta, &state));
-            *snapshots.writers.lock() -= 1;
-            snapshots.writers_done.notify_all();
+            let _ = done.send(self.write(&meta, &state));
+            drop(counted);
         });
-        if spawned.is_err() {
-            *self.writers.lock() -= 1;
-        }
         spawned.map(drop)
     }
 
@@ -140,17 +150,26 @@ impl Snapshots {
             vec![(STATE_KEY, records.finish()), (RAFT_KEY, raft)]
         })?;
         *self.current.lock() = Some((meta.clone(), file.clone()));
-        self.prune()?;
+        self.prune();
         Ok(file)
     }
 
-    /// Keeps the newest `retain` snapshots and lets the log go up to the oldest of them.
-    fn prune(&self) -> Result<(), SnapshotError> {
-        if let Some(oldest) = self.dir.retain_newest(self.retain)? {
-            self.purge_upto.send_replace(oldest.index);
+    /// Keeps the newest `retain` snapshots and lets the log go up to the oldest of them. Best
+    /// effort: the new snapshot is already safe, and failing here only keeps more on disk.
+    fn prune(&self) {
+        match self.dir.retain_newest(self.retain) {
+            Ok(Some(oldest)) => {
+                self.purge_upto.send_replace(oldest.index);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "could not purge old snapshots"),
         }
-        Ok(())
     }
+}
+
+/// Damage (as opposed to a format from another version, which is never guessed at).
+fn is_damage(e: &SnapshotError) -> bool {
+    !matches!(e, SnapshotError::Store(StoreError::UnknownSnapshotFormat { .. }))
 }
 
 fn corrupt(path: &Path, e: impl std::fmt::Display) -> SnapshotError {
@@ -191,10 +210,38 @@ fn lower_this_threads_priority() {
 }
 
 /// A frozen copy of the state at `meta.last_log_id`, written when openraft asks.
+/// Counted as a writer from the moment it exists, so a shutdown that begins before its
+/// thread starts still waits for it.
 pub struct Builder {
-    pub snapshots: Arc<Snapshots>,
-    pub state: ZkState,
-    pub meta: SnapshotMeta,
+    snapshots: Arc<Snapshots>,
+    /// Taken by the one build; a second build of the same builder is refused.
+    state: Option<ZkState>,
+    meta: SnapshotMeta,
+    counted: Option<WriterCount>,
+}
+
+impl Builder {
+    pub fn new(snapshots: Arc<Snapshots>, state: ZkState, meta: SnapshotMeta) -> Self {
+        let counted = Some(WriterCount::new(snapshots.clone()));
+        Builder { snapshots, state: Some(state), meta, counted }
+    }
+}
+
+/// One running (or about to run) snapshot writer in `Snapshots::writers`.
+struct WriterCount(Arc<Snapshots>);
+
+impl WriterCount {
+    fn new(snapshots: Arc<Snapshots>) -> Self {
+        *snapshots.writers.lock() += 1;
+        WriterCount(snapshots)
+    }
+}
+
+impl Drop for WriterCount {
+    fn drop(&mut self) {
+        *self.0.writers.lock() -= 1;
+        self.0.writers_done.notify_all();
+    }
 }
 
 fn sm_err(e: impl std::fmt::Display) -> StorageError {
@@ -204,10 +251,13 @@ fn sm_err(e: impl std::fmt::Display) -> StorageError {
 impl RaftSnapshotBuilder<TypeConfig> for Builder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
         let (snapshots, meta) = (self.snapshots.clone(), self.meta.clone());
-        let state = std::mem::take(&mut self.state);
+        let (state, counted) = match (self.state.take(), self.counted.take()) {
+            (Some(state), Some(counted)) => (state, counted),
+            _ => return Err(sm_err("a snapshot builder was used twice")),
+        };
         let started = Instant::now();
         let (done, written) = oneshot::channel();
-        snapshots.spawn_writer(meta, state, done).map_err(sm_err)?;
+        snapshots.spawn_writer(meta, state, counted, done).map_err(sm_err)?;
         let file = written.await.map_err(sm_err)?.map_err(sm_err)?;
         tracing::info!(
             path = %file.path.display(),

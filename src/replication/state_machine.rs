@@ -105,16 +105,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.built += 1;
         self.since_snapshot = 0;
         let index = self.applied.map_or(0, |l| l.index);
-        Builder {
-            snapshots: self.snapshots.clone(),
-            // O(1): the state's maps are persistent, so this is a frozen view, not a copy.
-            state: self.node.state_copy(),
-            meta: SnapshotMeta {
-                last_log_id: self.applied,
-                last_membership: self.membership.clone(),
-                snapshot_id: format!("{index}-{}", self.built),
-            },
-        }
+        let meta = SnapshotMeta {
+            last_log_id: self.applied,
+            last_membership: self.membership.clone(),
+            snapshot_id: format!("{index}-{}", self.built),
+        };
+        // O(1): the state's maps are persistent, so this is a frozen view, not a copy.
+        Builder::new(self.snapshots.clone(), self.node.state_copy(), meta)
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotFile>, StorageError> {

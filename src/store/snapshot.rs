@@ -16,8 +16,9 @@ pub const SNAPSHOT_FORMAT: &str = "corral-snapshot-1";
 const FORMAT_KEY: &str = "format";
 const PREFIX: &str = "snap-";
 const TEMP_PREFIX: &str = "tmp-snap-";
-/// Records per write transaction: keeps LMDB's dirty-page list (and so memory) bounded.
+/// Records and bytes per write transaction: keep LMDB's dirty-page list (and so memory) bounded.
 const RECORDS_PER_TXN: usize = 20_000;
+const BYTES_PER_TXN: usize = 32 << 20;
 const MAP_SIZE: usize = 1 << 40;
 
 type Records = Database<'static, U64<BigEndian>, Bytes>;
@@ -105,6 +106,7 @@ impl SnapshotDir {
         }
         std::fs::create_dir_all(&temp).map_err(dir_err(&temp))?;
         write_env(&temp, records, meta)?;
+        sync_dir(&temp)?;
         let path = self.dir.join(format!("{PREFIX}{index:020}"));
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(dir_err(&path))?;
@@ -126,6 +128,7 @@ impl SnapshotDir {
         std::fs::File::open(temp.join("data.mdb"))
             .and_then(|f| f.sync_all())
             .map_err(dir_err(&temp))?;
+        sync_dir(&temp)?;
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(dir_err(&path))?;
         }
@@ -135,19 +138,64 @@ impl SnapshotDir {
     }
 }
 
+/// LMDB maps its file and would fault on a page past the end: a file shorter than its own
+/// header says is refused before anything reads it.
+fn check_not_truncated<T>(env: &Env<T>, path: &Path) -> Result<(), StoreError> {
+    let page_size = env.unnamed_database_stat().page_size as u64;
+    let expected = (env.info().last_page_number as u64 + 1) * page_size;
+    let found =
+        env.real_disk_size().map_err(|e| StoreError::Lmdb { path: path.to_owned(), source: e })?;
+    if found < expected {
+        return Err(StoreError::Truncated { path: path.join("data.mdb"), expected, found });
+    }
+    Ok(())
+}
+
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(dir_err(dir))
 }
 
-fn open_env(path: &Path) -> Result<(Env<WithoutTls>, Meta, Records), StoreError> {
-    let lmdb = lmdb_err(path);
+fn open_raw(path: &Path) -> Result<Env<WithoutTls>, StoreError> {
     // SAFETY: the directory is corral's own snapshot; nothing else maps or truncates it while
     // it is open, and heed refuses a second open of the same path.
     let env = unsafe {
         EnvOpenOptions::new().read_txn_without_tls().map_size(MAP_SIZE).max_dbs(2).open(path)
     }
-    .map_err(&lmdb)?;
-    super::check_not_truncated(&env, path)?;
+    .map_err(lmdb_err(path))?;
+    // Written append-only and synced before it is named, a snapshot's file is never shorter
+    // than its header says unless it was damaged afterwards.
+    check_not_truncated(&env, path)?;
+    Ok(env)
+}
+
+/// Opens a complete snapshot for reading, creating nothing.
+fn open_existing(path: &Path) -> Result<Option<(Env<WithoutTls>, Meta, Records)>, StoreError> {
+    if !path.join("data.mdb").is_file() {
+        return Ok(None);
+    }
+    let lmdb = lmdb_err(path);
+    let env = open_raw(path)?;
+    let rtxn = env.read_txn().map_err(&lmdb)?;
+    let opened = env
+        .open_databases_and_commit(rtxn, |opener, rtxn| -> heed::Result<_> {
+            let meta = opener.open_database(rtxn, Some("meta"))?;
+            let records = opener.open_database(rtxn, Some("records"))?;
+            Ok(CommitOrAbort::<_, ()>::Commit(meta.zip(records)))
+        })
+        .map_err(&lmdb)?
+        .unwrap_commit();
+    match opened {
+        Some((meta, records)) => Ok(Some((env, meta, records))),
+        None => {
+            close_env(env);
+            Ok(None)
+        }
+    }
+}
+
+fn open_env(path: &Path) -> Result<(Env<WithoutTls>, Meta, Records), StoreError> {
+    let lmdb = lmdb_err(path);
+    let env = open_raw(path)?;
     let wtxn = env.write_txn().map_err(&lmdb)?;
     let (meta, records) = env
         .create_databases_and_commit(wtxn, |opener, wtxn| -> heed::Result<_> {
@@ -172,18 +220,17 @@ fn write_env<I: Iterator<Item = Vec<u8>>>(
     let lmdb = lmdb_err(path);
     let (env, meta, db) = open_env(path)?;
     let mut seq = 0u64;
-    loop {
+    // Peeking ends at the end of the records, so nothing is lost when `pending` is dropped.
+    let mut pending = records.by_ref().peekable();
+    while pending.peek().is_some() {
         let mut wtxn = env.write_txn().map_err(&lmdb)?;
-        let mut written = 0;
-        for record in records.by_ref().take(RECORDS_PER_TXN) {
+        let (mut count, mut bytes) = (0, 0);
+        while count < RECORDS_PER_TXN && bytes < BYTES_PER_TXN {
+            let Some(record) = pending.next() else { break };
             db.put_with_flags(&mut wtxn, PutFlags::APPEND, &seq, &record).map_err(&lmdb)?;
-            seq += 1;
-            written += 1;
+            (seq, count, bytes) = (seq + 1, count + 1, bytes + record.len());
         }
         wtxn.commit().map_err(&lmdb)?;
-        if written < RECORDS_PER_TXN {
-            break;
-        }
     }
     // The header goes in last: a snapshot with a header has every record before it.
     let meta_values = meta_values(records);
@@ -209,17 +256,21 @@ pub struct SnapshotReader {
 impl SnapshotReader {
     /// Opens a snapshot, refusing one without a header or with a format it does not know.
     pub fn open(path: &Path) -> Result<SnapshotReader, StoreError> {
-        let (env, meta, records) = open_env(path)?;
+        let Some((env, meta, records)) = open_existing(path)? else {
+            return Err(StoreError::Incomplete { path: path.to_owned() });
+        };
         let reader = SnapshotReader { path: path.to_owned(), env, meta, records };
-        match reader.meta(FORMAT_KEY)? {
-            Some(found) if found == SNAPSHOT_FORMAT.as_bytes() => Ok(reader),
-            found => {
-                let found =
-                    found.map_or("no header".into(), |f| String::from_utf8_lossy(&f).into());
-                reader.close();
-                Err(StoreError::UnknownSnapshotFormat { path: path.to_owned(), found })
+        let result = match reader.meta(FORMAT_KEY)? {
+            Some(found) if found == SNAPSHOT_FORMAT.as_bytes() => return Ok(reader),
+            // The header is written last: without it the write never finished.
+            None => StoreError::Incomplete { path: path.to_owned() },
+            Some(found) => {
+                let found = String::from_utf8_lossy(&found).into_owned();
+                StoreError::UnknownSnapshotFormat { path: path.to_owned(), found }
             }
-        }
+        };
+        reader.close();
+        Err(result)
     }
 
     fn txn(&self) -> Result<RoTxn<'_, WithoutTls>, StoreError> {
@@ -311,7 +362,20 @@ mod tests {
         let bare = dir.path().join("bare");
         std::fs::create_dir(&bare).unwrap();
         let err = SnapshotReader::open(&bare).err().expect("refused");
-        assert!(err.to_string().contains("no header"), "{err}");
+        assert!(matches!(err, StoreError::Incomplete { .. }), "{err}");
+        assert!(!bare.join("data.mdb").exists(), "reading creates nothing");
+    }
+
+    #[test]
+    fn a_truncated_snapshot_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let snaps = SnapshotDir::open(dir.path()).unwrap();
+        let file = snaps.write(9, &mut records(50_000), |_| vec![]).unwrap();
+        let data = file.path.join("data.mdb");
+        let len = std::fs::metadata(&data).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&data).unwrap().set_len(len / 2).unwrap();
+        let err = SnapshotReader::open(&file.path).err().expect("refused");
+        assert!(matches!(err, StoreError::Truncated { .. }), "{err}");
     }
 
     #[test]

@@ -58,7 +58,9 @@ pub struct NewNode {
 /// frozen copy in order with apply without stalling it; later writes copy only what they touch.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    nodes: HashMap<String, DataNode>,
+    /// Values are shared pointers: a HAMT node copies its entries when it is first changed
+    /// after a snapshot froze it, and sparse HAMT nodes hold empty slots, so both stay small.
+    nodes: HashMap<String, Arc<DataNode>>,
     ephemerals: HashMap<i64, OrdSet<String>>,
     containers: OrdSet<String>,
     ttls: OrdSet<String>,
@@ -66,6 +68,15 @@ pub struct DataTree {
     data_size: u64,
     /// Every distinct ACL once (ZooKeeper's ACL cache): most nodes share a few ACLs.
     acl_cache: HashSet<Arc<Vec<Acl>>>,
+}
+
+/// A node to change; copied first if a snapshot still shares it. (A function of the map, not
+/// of the tree, so callers can update the tree's other fields while holding it.)
+fn node_mut<'a>(
+    nodes: &'a mut HashMap<String, Arc<DataNode>>,
+    p: &str,
+) -> Option<&'a mut DataNode> {
+    nodes.get_mut(p).map(Arc::make_mut)
 }
 
 /// The nodes every tree starts with.
@@ -114,45 +125,59 @@ impl DataTree {
     /// Puts back a node read from a snapshot, in any order; `link_children` follows the last.
     /// An invalid or repeated path is refused with `false`.
     pub fn restore(&mut self, p: &str, data: Buffer, acl: Vec<Acl>, stat: StatPersisted) -> bool {
-        if !p.starts_with('/') || self.nodes.contains_key(p) {
+        if !path::validate(p) || self.nodes.contains_key(p) {
             return false;
         }
         let node = DataNode::new(data, self.intern_acl(acl), stat);
         self.data_size += (p.len() + node.data_len()) as u64;
         self.index(p, node.kind(), true);
-        self.nodes.insert(p.to_owned(), node);
+        self.nodes.insert(p.to_owned(), Arc::new(node));
         true
     }
 
     /// Rebuilds every child list once a snapshot's nodes are restored; a node whose parent is
     /// missing is returned as the error.
     pub fn link_children(&mut self) -> Result<(), String> {
-        let links: Vec<(String, String)> = self
-            .nodes
-            .keys()
-            .filter_map(|p| Some((path::parent(p)?.to_owned(), path::child_name(p).to_owned())))
+        if !self.nodes.contains_key("/") {
+            return Err("/".to_owned());
+        }
+        // Grouped by parent and sorted, so each child list is built in order: inserting a
+        // million names into one ordered set in hash order is several times slower.
+        let mut by_parent: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+        for p in self.nodes.keys() {
+            if let Some(parent) = path::parent(p) {
+                by_parent.entry(parent).or_default().push(path::child_name(p));
+            }
+        }
+        let mut links: Vec<(String, Vec<String>)> = by_parent
+            .into_iter()
+            .map(|(parent, mut children)| {
+                children.sort_unstable();
+                (parent.to_owned(), children.into_iter().map(str::to_owned).collect())
+            })
             .collect();
-        for (parent, child) in links {
-            match self.nodes.get_mut(&parent) {
-                Some(node) => node.children.insert(child),
-                None => return Err(path::join(&parent, &child)),
-            };
+        links.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (parent, children) in links {
+            match node_mut(&mut self.nodes, &parent) {
+                Some(node) => node.children.extend(children),
+                None => return Err(path::join(&parent, &children[0])),
+            }
         }
         Ok(())
     }
 
     /// Every node, in no particular order (snapshots write them so).
     pub fn iter(&self) -> impl Iterator<Item = (&String, &DataNode)> {
-        self.nodes.iter()
+        self.nodes.iter().map(|(p, node)| (p, &**node))
     }
 
     fn insert_raw(&mut self, p: &str, node: DataNode) {
-        if let Some(parent) = path::parent(p).and_then(|pp| self.nodes.get_mut(pp)) {
+        if let Some(parent) = path::parent(p).and_then(|pp| node_mut(&mut self.nodes, pp)) {
             parent.children.insert(path::child_name(p).to_owned());
         }
         self.data_size += (p.len() + node.data_len()) as u64;
         self.index(p, node.kind(), true);
-        self.nodes.insert(p.to_owned(), node);
+        self.nodes.insert(p.to_owned(), Arc::new(node));
     }
 
     fn index(&mut self, p: &str, kind: NodeKind, add: bool) {
@@ -188,7 +213,7 @@ impl DataTree {
     }
 
     pub fn get(&self, p: &str) -> Option<&DataNode> {
-        self.nodes.get(p)
+        self.nodes.get(p).map(|node| &**node)
     }
 
     pub fn contains(&self, p: &str) -> bool {
@@ -198,7 +223,7 @@ impl DataTree {
     /// Creates `p` under an existing parent; the caller has checked everything.
     pub fn create(&mut self, p: &str, new: NewNode, zxid: i64, time_ms: i64) -> Undo {
         let parent_path = path::parent(p).expect("create has a parent");
-        let parent = self.nodes.get_mut(parent_path).expect("parent exists");
+        let parent = node_mut(&mut self.nodes, parent_path).expect("parent exists");
         let mark = ParentMark { cversion: parent.stat.cversion, pzxid: parent.stat.pzxid };
         parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
         parent.stat.pzxid = zxid;
@@ -226,6 +251,7 @@ impl DataTree {
 
     fn remove_raw(&mut self, p: &str) -> DataNode {
         let node = self.nodes.remove(p).expect("deleted node exists");
+        let node = Arc::try_unwrap(node).unwrap_or_else(|shared| (*shared).clone());
         self.data_size -= (p.len() + node.data_len()) as u64;
         self.index(p, node.kind(), false);
         self.parent_mut(p).children.remove(path::child_name(p));
@@ -234,11 +260,11 @@ impl DataTree {
 
     fn parent_mut(&mut self, p: &str) -> &mut DataNode {
         let parent_path = path::parent(p).expect("node has a parent");
-        self.nodes.get_mut(parent_path).expect("parent exists")
+        node_mut(&mut self.nodes, parent_path).expect("parent exists")
     }
 
     pub fn set_data(&mut self, p: &str, data: Buffer, zxid: i64, time_ms: i64) -> Undo {
-        let node = self.nodes.get_mut(p).expect("node exists");
+        let node = node_mut(&mut self.nodes, p).expect("node exists");
         let old_len = node.data_len();
         let undo = Undo::DataSet {
             path: p.to_owned(),
@@ -253,7 +279,7 @@ impl DataTree {
     }
 
     pub fn set_acl(&mut self, p: &str, acl: Arc<Vec<Acl>>) -> Undo {
-        let node = self.nodes.get_mut(p).expect("node exists");
+        let node = node_mut(&mut self.nodes, p).expect("node exists");
         let undo = Undo::AclSet {
             path: p.to_owned(),
             acl: std::mem::replace(&mut node.acl, acl),
@@ -270,7 +296,7 @@ impl DataTree {
     }
 
     fn replace_data(&mut self, p: &str, data: Buffer) -> Buffer {
-        let node = self.nodes.get_mut(p).expect("node exists");
+        let node = node_mut(&mut self.nodes, p).expect("node exists");
         let old_len = node.data_len();
         let old = std::mem::replace(&mut node.data, data);
         self.data_size = self.data_size - old_len as u64 + node.data_len() as u64;
@@ -302,7 +328,7 @@ impl DataTree {
                 self.restore_parent(&p, parent);
             }
             Undo::DataSet { path: p, data, stat } => {
-                let node = self.nodes.get_mut(&p).expect("node exists");
+                let node = node_mut(&mut self.nodes, &p).expect("node exists");
                 let new_len = node.data_len();
                 node.data = data;
                 node.stat = stat;
@@ -312,7 +338,7 @@ impl DataTree {
                 self.replace_data(&p, data);
             }
             Undo::AclSet { path: p, acl, stat } => {
-                let node = self.nodes.get_mut(&p).expect("node exists");
+                let node = node_mut(&mut self.nodes, &p).expect("node exists");
                 node.acl = acl;
                 node.stat = stat;
             }
