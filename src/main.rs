@@ -21,8 +21,26 @@ struct Args {
     jaas: Option<PathBuf>,
 }
 
+/// LMDB maps its files: a page past the end of a file that was cut short (by a failed copy or
+/// a damaged disk) faults with SIGBUS instead of returning an error. Say so and exit, rather
+/// than die without a word. Only async-signal-safe calls here.
+fn exit_on_sigbus() {
+    extern "C" fn on_sigbus(_: libc::c_int) {
+        const MESSAGE: &[u8] = b"corral: SIGBUS reading a data file: the log or a snapshot is \
+            truncated or damaged (an interrupted copy, a full or failing disk); refusing to run\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            libc::_exit(74);
+        }
+    }
+    // SAFETY: installs a handler that only calls async-signal-safe functions.
+    unsafe { libc::signal(libc::SIGBUS, on_sigbus as *const () as libc::sighandler_t) };
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    exit_on_sigbus();
     // Logs go to stderr, with colours only on a terminal, so scripts can read them.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

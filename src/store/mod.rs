@@ -96,7 +96,9 @@ impl LogStore {
             }
         }
         wtxn.commit().map_err(lmdb)?;
-        Ok(LogStore { path, env, entries, meta })
+        let store = LogStore { path, env, entries, meta };
+        store.read_everything()?;
+        Ok(store)
     }
 
     fn lmdb(&self, source: heed::Error) -> StoreError {
@@ -105,6 +107,22 @@ impl LogStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Touches every page the log can reach, so a damaged file shows up at start-up (as an
+    /// LMDB error, or as SIGBUS, which the binary reports), not in the middle of serving.
+    fn read_everything(&self) -> Result<(), StoreError> {
+        let rtxn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        let mut bytes = 0usize;
+        for item in self.entries.iter(&rtxn).map_err(|e| self.lmdb(e))? {
+            let (_, value) = item.map_err(|e| self.lmdb(e))?;
+            bytes = bytes.wrapping_add(value.iter().map(|&b| b as usize).sum::<usize>());
+        }
+        for item in self.meta.iter(&rtxn).map_err(|e| self.lmdb(e))? {
+            item.map_err(|e| self.lmdb(e))?;
+        }
+        std::hint::black_box(bytes);
+        Ok(())
     }
 
     /// Whether raft has ever written here: an entry, or any metadata beside the format header.
