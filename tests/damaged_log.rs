@@ -32,7 +32,7 @@ async fn a_truncated_log_file_is_reported_and_the_server_does_not_start() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "it must not run: {stderr}");
+    assert_eq!(output.status.code(), Some(74), "it must not run: {stderr}");
     assert!(!stderr.contains("corral serving"), "{stderr}");
-    assert!(stderr.contains("truncated or damaged") || stderr.contains("MDB_"), "{stderr}");
+    assert!(stderr.contains("truncated or damaged"), "{stderr}");
 }

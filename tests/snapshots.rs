@@ -157,21 +157,23 @@ async fn start_error(data: &Path, config: &str) -> String {
     result.err().expect("the server refused to start").to_string()
 }
 
-/// A stopped server's data directory, after some writes and at least `snapshots` snapshots.
-async fn data_with_snapshots(config: &str, snapshots: usize) -> tempfile::TempDir {
+/// A stopped server's data directory, after some writes and at least `snapshots` snapshots,
+/// and the tree it held.
+async fn data_with_snapshots(config: &str, snapshots: usize) -> (tempfile::TempDir, TreeDump) {
     let dir = tempfile::tempdir().unwrap();
     let server = start_in(dir.path(), config).await;
     let mut c = Client::connect(server.addr).await;
     varied_writes(&mut c, 60).await;
     wait_for_snapshots(dir.path(), snapshots).await;
+    let tree = dump_tree(&mut c).await;
     drop(c);
     server.stop().await;
-    dir
+    (dir, tree)
 }
 
 #[tokio::test]
 async fn a_snapshot_whose_log_is_missing_is_refused() {
-    let dir = data_with_snapshots("snapCount=20\n", 1).await;
+    let (dir, _) = data_with_snapshots("snapCount=20\n", 1).await;
     std::fs::remove_dir_all(dir.path().join("corral/log")).unwrap();
     let err = start_error(dir.path(), "snapCount=20\n").await;
     assert!(err.contains("the log") && err.contains("Refusing to start"), "{err}");
@@ -200,7 +202,7 @@ type RawDb = heed::Database<'static, heed::types::Bytes, heed::types::Bytes>;
 
 #[tokio::test]
 async fn a_snapshot_of_an_unknown_format_is_refused() {
-    let dir = data_with_snapshots("snapCount=20\n", 1).await;
+    let (dir, _) = data_with_snapshots("snapCount=20\n", 1).await;
     let newest = snapshot_dirs(dir.path()).pop().unwrap();
     overwrite(&newest, "meta", |wtxn, db| db.put(wtxn, b"format", b"corral-snapshot-99").unwrap());
     let err = start_error(dir.path(), "snapCount=20\n").await;
@@ -209,15 +211,8 @@ async fn a_snapshot_of_an_unknown_format_is_refused() {
 
 #[tokio::test]
 async fn a_damaged_newest_snapshot_is_passed_over_for_an_older_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = "snapCount=50\n";
-    let server = start_in(dir.path(), config).await;
-    let mut c = Client::connect(server.addr).await;
-    varied_writes(&mut c, 300).await;
-    wait_for_snapshots(dir.path(), 2).await;
-    let before = dump_tree(&mut c).await;
-    drop(c);
-    server.stop().await;
+    let config = "snapCount=20\n";
+    let (dir, before) = data_with_snapshots(config, 2).await;
     // As a power loss might leave it: the newest snapshot's directory without its data.
     let newest = snapshot_dirs(dir.path()).pop().unwrap();
     std::fs::remove_file(newest.join("data.mdb")).unwrap();
@@ -231,7 +226,7 @@ async fn a_damaged_newest_snapshot_is_passed_over_for_an_older_one() {
 
 #[tokio::test]
 async fn a_corrupt_committed_log_entry_is_refused() {
-    let dir = data_with_snapshots("", 0).await;
+    let (dir, _) = data_with_snapshots("", 0).await;
     overwrite(&dir.path().join("corral/log"), "entries", |wtxn, db| {
         let (key, _) = db.last(wtxn).unwrap().expect("the log has entries");
         let key = key.to_vec();

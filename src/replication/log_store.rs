@@ -23,7 +23,7 @@ pub struct RaftLog {
     store: LogStore,
     /// The newest commit point not yet on disk: it rides in the next append's transaction
     /// instead of costing an fsync of its own on every commit.
-    committed: Arc<Mutex<Option<Vec<u8>>>>,
+    committed: Arc<Mutex<Option<Option<LogId>>>>,
 }
 
 const COMMITTED_KEY: &str = "committed";
@@ -186,15 +186,14 @@ impl RaftLogStorage<TypeConfig> for RaftLog {
     /// the next append: a stale commit point on disk is safe (a restart re-applies less and the
     /// leader commits the rest), and openraft awaits this on every commit, so it must be cheap.
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        let bytes = serde_json::to_vec(&committed).map_err(|e| StorageIOError::write(&e))?;
-        *self.committed.lock() = Some(bytes);
+        *self.committed.lock() = Some(committed);
         Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        let pending = self.committed.lock().clone();
+        let pending = *self.committed.lock();
         let committed: Option<Option<LogId>> = match pending {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StorageIOError::read(&e))?,
+            Some(committed) => Some(committed),
             None => self.read_json(COMMITTED_KEY).await.map_err(|e| StorageIOError::read(&e))?,
         };
         Ok(committed.flatten())
@@ -209,7 +208,11 @@ impl RaftLogStorage<TypeConfig> for RaftLog {
             entries.into_iter().map(|e| encode(&e).map(|b| (e.log_id.index, b))).collect();
         let encoded = encoded.map_err(|e| StorageIOError::write_logs(&e))?;
         let store = self.store.clone();
-        let committed = self.committed.lock().take().map(|bytes| (COMMITTED_KEY, bytes));
+        let committed = self.committed.lock().take();
+        let committed = committed
+            .map(|c| serde_json::to_vec(&c).map(|bytes| (COMMITTED_KEY, bytes)))
+            .transpose()
+            .map_err(|e| StorageIOError::write_logs(&e))?;
         let result = blocking(move || store.append(&encoded, committed).map_err(io_err)).await;
         let reply = result.as_ref().map(|_| ()).map_err(io_err);
         callback.log_io_completed(reply);

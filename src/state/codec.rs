@@ -132,7 +132,7 @@ impl Iterator for StateRecords<'_> {
     }
 }
 
-/// Rebuilds a state from a snapshot's header and then its records, in the order written.
+/// Rebuilds a state from a snapshot's header and then its records, in any order.
 pub struct StateLoader {
     last_zxid: i64,
     sessions: SessionTable,

@@ -129,9 +129,7 @@ impl DataTree {
             return false;
         }
         let node = DataNode::new(data, self.intern_acl(acl), stat);
-        self.data_size += (p.len() + node.data_len()) as u64;
-        self.index(p, node.kind(), true);
-        self.nodes.insert(p.to_owned(), Arc::new(node));
+        self.insert_unlinked(p, node);
         true
     }
 
@@ -149,14 +147,13 @@ impl DataTree {
                 by_parent.entry(parent).or_default().push(path::child_name(p));
             }
         }
-        let mut links: Vec<(String, Vec<String>)> = by_parent
+        let links: Vec<(String, Vec<String>)> = by_parent
             .into_iter()
             .map(|(parent, mut children)| {
                 children.sort_unstable();
                 (parent.to_owned(), children.into_iter().map(str::to_owned).collect())
             })
             .collect();
-        links.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (parent, children) in links {
             match node_mut(&mut self.nodes, &parent) {
                 Some(node) => node.children.extend(children),
@@ -175,6 +172,11 @@ impl DataTree {
         if let Some(parent) = path::parent(p).and_then(|pp| node_mut(&mut self.nodes, pp)) {
             parent.children.insert(path::child_name(p).to_owned());
         }
+        self.insert_unlinked(p, node);
+    }
+
+    /// Adds `p` to the map, its size and its kind's index; not to its parent's children.
+    fn insert_unlinked(&mut self, p: &str, node: DataNode) {
         self.data_size += (p.len() + node.data_len()) as u64;
         self.index(p, node.kind(), true);
         self.nodes.insert(p.to_owned(), Arc::new(node));
