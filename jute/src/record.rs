@@ -170,6 +170,17 @@ impl Encode for JString {
     }
 }
 
+/// A non-null Jute `ustring` written from a borrowed string (decoding gives a `JString`).
+impl Encode for str {
+    fn encode<B: BufMut>(&self, out: &mut B) {
+        out.put_i32(self.len() as i32);
+        out.put_slice(self.as_bytes());
+    }
+    fn encoded_len(&self) -> usize {
+        4 + self.len()
+    }
+}
+
 /// A Jute `vector`. A null vector (count -1) decodes as empty; an empty vector is always written
 /// as count 0, because go-zookeeper cannot read a null one.
 impl<T: Decode> Decode for Vec<T> {

@@ -1,5 +1,5 @@
-//! The state as bytes, for snapshots: a Jute-encoded record per node, in any order, and a
-//! header behind a format byte with the zxid, the sessions and each ACL once in a table, so
+//! The state as bytes, for snapshots: Jute-encoded nodes, in any order, packed into records
+//! of up to `CHUNK_BYTES`, and a header behind a format byte with the zxid, the sessions and each ACL once in a table, so
 //! reading rebuilds the same tree. Streaming both ways: the state is never held twice.
 
 use std::collections::HashMap;
@@ -12,8 +12,13 @@ use super::ZkState;
 use crate::session::{SessionEntry, SessionTable};
 use crate::tree::{DataNode, DataTree, StatPersisted};
 
-/// The snapshot state format this version writes and reads (1 was a single in-memory blob).
-pub const STATE_FORMAT: u8 = 2;
+/// The snapshot state format this version writes (1 was a single in-memory blob; 2 held one
+/// node per record, which 3's reader also reads, as a record of one node).
+pub const STATE_FORMAT: u8 = 3;
+const READABLE_FORMATS: [u8; 2] = [2, 3];
+/// A record closes once it holds this many bytes (or the one node that passed it): large enough
+/// that the store's per-record cost vanishes, small enough to be a bounded buffer.
+pub const CHUNK_BYTES: usize = 64 << 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateDecodeError {
@@ -75,28 +80,54 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The state as snapshot records: one per node, in the map's order (no lookups, no sorting),
+/// The state as snapshot records of whole nodes, in the map's order (no lookups, no sorting),
 /// then (from `finish`) the header: zxid, sessions and the ACL table the records index into.
 pub struct StateRecords<'a> {
     state: &'a ZkState,
-    nodes: Box<dyn Iterator<Item = (&'a String, &'a DataNode)> + 'a>,
+    nodes: Box<dyn Iterator<Item = (&'a str, &'a DataNode)> + 'a>,
+    chunk_bytes: usize,
     acls: Vec<&'a Vec<Acl>>,
     acl_index: HashMap<*const Vec<Acl>, i32>,
+    /// Most nodes share one ACL: the last one seen skips the map.
+    last_acl: Option<(*const Vec<Acl>, i32)>,
     count: i64,
 }
 
 impl<'a> StateRecords<'a> {
     pub fn new(state: &'a ZkState) -> Self {
+        StateRecords::with_chunk_bytes(state, CHUNK_BYTES)
+    }
+
+    /// Records that close at `chunk_bytes` (1 gives a record per node).
+    pub fn with_chunk_bytes(state: &'a ZkState, chunk_bytes: usize) -> Self {
         let nodes = Box::new(state.tree.iter());
-        StateRecords { state, nodes, acls: Vec::new(), acl_index: HashMap::new(), count: 0 }
+        let (acls, acl_index) = (Vec::new(), HashMap::new());
+        StateRecords { state, nodes, chunk_bytes, acls, acl_index, last_acl: None, count: 0 }
     }
 
     fn acl_index(&mut self, acl: &'a Arc<Vec<Acl>>) -> i32 {
+        let ptr = Arc::as_ptr(acl);
+        if let Some((last, index)) = self.last_acl {
+            if last == ptr {
+                return index;
+            }
+        }
         let acls = &mut self.acls;
-        *self.acl_index.entry(Arc::as_ptr(acl)).or_insert_with(|| {
+        let index = *self.acl_index.entry(ptr).or_insert_with(|| {
             acls.push(acl);
             acls.len() as i32 - 1
-        })
+        });
+        self.last_acl = Some((ptr, index));
+        index
+    }
+
+    fn encode_node(&mut self, path: &str, node: &'a DataNode, out: &mut Vec<u8>) {
+        let index = self.acl_index(&node.acl);
+        path.encode(out);
+        node.data.encode(out);
+        index.encode(out);
+        encode_stat(&node.stat, out);
+        self.count += 1;
     }
 
     /// The header; call it once every record has been taken.
@@ -121,13 +152,12 @@ impl Iterator for StateRecords<'_> {
 
     fn next(&mut self) -> Option<Vec<u8>> {
         let (path, node) = self.nodes.next()?;
-        let index = self.acl_index(&node.acl);
-        let mut out = Vec::with_capacity(path.len() + node.data_len() + 64);
-        JString::from(path.as_str()).encode(&mut out);
-        node.data.encode(&mut out);
-        index.encode(&mut out);
-        encode_stat(&node.stat, &mut out);
-        self.count += 1;
+        let mut out = Vec::with_capacity(self.chunk_bytes.min(CHUNK_BYTES) + 1024);
+        self.encode_node(path, node, &mut out);
+        while out.len() < self.chunk_bytes {
+            let Some((path, node)) = self.nodes.next() else { break };
+            self.encode_node(path, node, &mut out);
+        }
         Some(out)
     }
 }
@@ -145,7 +175,7 @@ pub struct StateLoader {
 impl StateLoader {
     pub fn new(header: &[u8]) -> Result<StateLoader, StateDecodeError> {
         let (&format, rest) = header.split_first().ok_or(DecodeError::Truncated)?;
-        if format != STATE_FORMAT {
+        if !READABLE_FORMATS.contains(&format) {
             return Err(StateDecodeError::UnknownFormat(format));
         }
         let mut r = Reader { input: rest };
@@ -164,15 +194,23 @@ impl StateLoader {
         Ok(StateLoader { last_zxid, sessions, acls, expected, tree: DataTree::empty(), loaded: 0 })
     }
 
+    /// Restores every node of one record.
     pub fn add(&mut self, record: &[u8]) -> Result<(), StateDecodeError> {
         let mut r = Reader { input: record };
+        self.add_node(&mut r)?;
+        while !r.input.is_empty() {
+            self.add_node(&mut r)?;
+        }
+        Ok(())
+    }
+
+    fn add_node(&mut self, r: &mut Reader<'_>) -> Result<(), StateDecodeError> {
         let path: JString = r.next()?;
         let data: Buffer = r.next()?;
         let index: i32 = r.next()?;
         let acl =
             self.acls.get(index as usize).cloned().ok_or(StateDecodeError::MissingAcl(index))?;
         let stat = r.stat()?;
-        r.end()?;
         if !self.tree.restore(path.as_str(), data, acl, stat) {
             return Err(StateDecodeError::BadPath(path.as_str().to_owned()));
         }
@@ -200,7 +238,7 @@ mod tests {
         let mut nodes: Dump = state
             .tree
             .iter()
-            .map(|(p, n)| (p.clone(), n.data.clone(), n.acl.to_vec(), n.stat, n.children.len()))
+            .map(|(p, n)| (p.to_owned(), n.data.clone(), n.acl.to_vec(), n.stat, n.children.len()))
             .collect();
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
         let sessions = state.sessions.iter().map(|(id, e)| (*id, e.timeout_ms)).collect();
@@ -234,9 +272,34 @@ mod tests {
     }
 
     #[test]
+    fn records_pack_nodes_up_to_the_chunk_size() {
+        let mut state = sample();
+        for i in 0..2000 {
+            let open = crate::tree::acl::open_acl();
+            add(&mut state, &format!("/n{i}"), &[7; 100], NodeKind::Persistent, open);
+        }
+        let written: Vec<Vec<u8>> = StateRecords::new(&state).collect();
+        assert!(written.len() > 1 && written.len() < 10, "{} records", written.len());
+        assert!(written.iter().all(|r| r.len() < CHUNK_BYTES + 1024));
+        assert_eq!(dump(&round_trip(&state)), dump(&state));
+    }
+
+    #[test]
+    fn a_format_2_snapshot_of_one_node_per_record_still_reads() {
+        let state = sample();
+        let mut records = StateRecords::with_chunk_bytes(&state, 1);
+        let written: Vec<Vec<u8>> = records.by_ref().collect();
+        let mut header = records.finish();
+        header[0] = 2;
+        let mut loader = StateLoader::new(&header).unwrap();
+        written.iter().for_each(|r| loader.add(r).unwrap());
+        assert_eq!(dump(&loader.finish().unwrap()), dump(&state));
+    }
+
+    #[test]
     fn children_are_linked_whatever_the_record_order() {
         let state = sample();
-        let mut records = StateRecords::new(&state);
+        let mut records = StateRecords::with_chunk_bytes(&state, 1);
         let mut written: Vec<Vec<u8>> = records.by_ref().collect();
         written.reverse();
         let mut loader = StateLoader::new(&records.finish()).unwrap();
@@ -269,7 +332,7 @@ mod tests {
     #[test]
     fn damaged_snapshots_are_refused() {
         let state = sample();
-        let mut records = StateRecords::new(&state);
+        let mut records = StateRecords::with_chunk_bytes(&state, 1);
         let written: Vec<Vec<u8>> = records.by_ref().collect();
         let header = records.finish();
         let mut wrong = header.clone();
@@ -278,6 +341,8 @@ mod tests {
         let mut loader = StateLoader::new(&header).unwrap();
         written[..3].iter().for_each(|r| loader.add(r).unwrap());
         assert!(matches!(loader.add(&written[2]), Err(StateDecodeError::BadPath(_))));
+        let cut = &written[3][..written[3].len() - 1];
+        assert!(matches!(loader.add(cut), Err(StateDecodeError::Corrupt(_))));
         assert!(matches!(loader.finish(), Err(StateDecodeError::Count { .. })));
         // Every node but the root: the count is right, the links are not.
         let without_root: Vec<&Vec<u8>> =

@@ -58,9 +58,10 @@ pub struct NewNode {
 /// frozen copy in order with apply without stalling it; later writes copy only what they touch.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    /// Values are shared pointers: a HAMT node copies its entries when it is first changed
-    /// after a snapshot froze it, and sparse HAMT nodes hold empty slots, so both stay small.
-    nodes: HashMap<String, Arc<DataNode>>,
+    /// Keys and values are shared pointers: a HAMT node copies its entries when it is first
+    /// changed after a snapshot froze it, and copying an entry then costs two reference counts
+    /// rather than a path's allocation.
+    nodes: HashMap<Arc<str>, Arc<DataNode>>,
     ephemerals: HashMap<i64, OrdSet<String>>,
     containers: OrdSet<String>,
     ttls: OrdSet<String>,
@@ -73,7 +74,7 @@ pub struct DataTree {
 /// A node to change; copied first if a snapshot still shares it. (A function of the map, not
 /// of the tree, so callers can update the tree's other fields while holding it.)
 fn node_mut<'a>(
-    nodes: &'a mut HashMap<String, Arc<DataNode>>,
+    nodes: &'a mut HashMap<Arc<str>, Arc<DataNode>>,
     p: &str,
 ) -> Option<&'a mut DataNode> {
     nodes.get_mut(p).map(Arc::make_mut)
@@ -164,8 +165,8 @@ impl DataTree {
     }
 
     /// Every node, in no particular order (snapshots write them so).
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &DataNode)> {
-        self.nodes.iter().map(|(p, node)| (p, &**node))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &DataNode)> {
+        self.nodes.iter().map(|(p, node)| (&**p, &**node))
     }
 
     fn insert_raw(&mut self, p: &str, node: DataNode) {
@@ -179,7 +180,7 @@ impl DataTree {
     fn insert_unlinked(&mut self, p: &str, node: DataNode) {
         self.data_size += (p.len() + node.data_len()) as u64;
         self.index(p, node.kind(), true);
-        self.nodes.insert(p.to_owned(), Arc::new(node));
+        self.nodes.insert(Arc::from(p), Arc::new(node));
     }
 
     fn index(&mut self, p: &str, kind: NodeKind, add: bool) {
@@ -310,7 +311,7 @@ impl DataTree {
         let mut pending = vec![p.to_owned()];
         let (mut count, mut bytes) = (0i64, 0i64);
         while let Some(current) = pending.pop() {
-            let Some(node) = self.nodes.get(&current) else { continue };
+            let Some(node) = self.nodes.get(current.as_str()) else { continue };
             count += 1;
             bytes += node.data_len() as i64;
             pending.extend(node.children.iter().map(|c| path::join(&current, c)));
@@ -388,7 +389,7 @@ impl DataTree {
         let mut pending = vec![p.to_owned()];
         let mut count = 0;
         while let Some(current) = pending.pop() {
-            let Some(node) = self.nodes.get(&current) else {
+            let Some(node) = self.nodes.get(current.as_str()) else {
                 continue;
             };
             count += node.children.len();
@@ -398,7 +399,7 @@ impl DataTree {
     }
 
     /// Every path, for dumps and tests; order unspecified.
-    pub fn paths(&self) -> impl Iterator<Item = &String> {
-        self.nodes.keys()
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.nodes.keys().map(|p| &**p)
     }
 }
