@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use heed::types::{Bytes, Str, U64};
-use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvOpenOptions, PutFlags};
+use heed::{
+    byteorder::BigEndian, CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions, PutFlags,
+};
 use heed::{RoTxn, WithoutTls};
 
 use super::StoreError;
@@ -16,9 +18,9 @@ pub const SNAPSHOT_FORMAT: &str = "corral-snapshot-1";
 const FORMAT_KEY: &str = "format";
 const PREFIX: &str = "snap-";
 const TEMP_PREFIX: &str = "tmp-snap-";
-/// Records and bytes per write transaction: keep LMDB's dirty-page list (and so memory) bounded.
+/// Records and bytes per write transaction: LMDB holds a transaction's dirty pages in memory.
 const RECORDS_PER_TXN: usize = 20_000;
-const BYTES_PER_TXN: usize = 32 << 20;
+const BYTES_PER_TXN: usize = 4 << 20;
 const MAP_SIZE: usize = 1 << 40;
 
 type Records = Database<'static, U64<BigEndian>, Bytes>;
@@ -155,11 +157,15 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(dir_err(dir))
 }
 
-fn open_raw(path: &Path) -> Result<Env<WithoutTls>, StoreError> {
+fn open_raw(path: &Path, flags: EnvFlags) -> Result<Env<WithoutTls>, StoreError> {
+    let mut options = EnvOpenOptions::new().read_txn_without_tls();
+    options.map_size(MAP_SIZE).max_dbs(2);
     // SAFETY: the directory is corral's own snapshot; nothing else maps or truncates it while
-    // it is open, and heed refuses a second open of the same path.
+    // it is open, and heed refuses a second open of the same path. NO_SYNC is only given to the
+    // writer, which syncs once at the end, before the snapshot gets its final name.
     let env = unsafe {
-        EnvOpenOptions::new().read_txn_without_tls().map_size(MAP_SIZE).max_dbs(2).open(path)
+        options.flags(flags);
+        options.open(path)
     }
     .map_err(lmdb_err(path))?;
     // Written append-only and synced before it is named, a snapshot's file is never shorter
@@ -174,7 +180,7 @@ fn open_existing(path: &Path) -> Result<Option<(Env<WithoutTls>, Meta, Records)>
         return Ok(None);
     }
     let lmdb = lmdb_err(path);
-    let env = open_raw(path)?;
+    let env = open_raw(path, EnvFlags::empty())?;
     let rtxn = env.read_txn().map_err(&lmdb)?;
     let opened = env
         .open_databases_and_commit(rtxn, |opener, rtxn| -> heed::Result<_> {
@@ -195,7 +201,7 @@ fn open_existing(path: &Path) -> Result<Option<(Env<WithoutTls>, Meta, Records)>
 
 fn open_env(path: &Path) -> Result<(Env<WithoutTls>, Meta, Records), StoreError> {
     let lmdb = lmdb_err(path);
-    let env = open_raw(path)?;
+    let env = open_raw(path, EnvFlags::NO_SYNC)?;
     let wtxn = env.write_txn().map_err(&lmdb)?;
     let (meta, records) = env
         .create_databases_and_commit(wtxn, |opener, wtxn| -> heed::Result<_> {
