@@ -5,13 +5,18 @@
 //! files are in `snapshot`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use heed::types::{Bytes, Str, U64};
 use heed::WithoutTls;
 use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions};
 use thiserror::Error;
 
+mod mapping;
 pub mod snapshot;
+
+use mapping::FileMapping;
 pub use snapshot::SNAPSHOT_FORMAT;
 
 /// The log format this version writes and reads.
@@ -21,6 +26,8 @@ const FORMAT_KEY: &str = "format";
 pub const DEFAULT_MAP_SIZE: usize = 64 << 30;
 /// A multiple of every page size LMDB runs with here.
 const PAGE: usize = 64 << 10;
+/// Appends, or purged entries, between releases of the log's mapped pages.
+const RELEASE_EVERY: usize = 16;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -48,6 +55,9 @@ pub struct LogStore {
     env: Env<WithoutTls>,
     entries: Database<'static, U64<BigEndian>, Bytes>,
     meta: Database<'static, Str, Bytes>,
+    /// Where the data file is mapped, to let go of pages read once (None: not found).
+    mapping: Option<FileMapping>,
+    appends: Arc<AtomicUsize>,
 }
 
 type Databases = (Database<'static, U64<BigEndian>, Bytes>, Database<'static, Str, Bytes>);
@@ -96,8 +106,14 @@ impl LogStore {
             }
         }
         wtxn.commit().map_err(lmdb)?;
-        let store = LogStore { path, env, entries, meta };
+        let mapping = FileMapping::find(&path.join("data.mdb"));
+        if mapping.is_none() {
+            tracing::debug!(path = %path.display(), "the log's map was not found");
+        }
+        let appends = Arc::default();
+        let store = LogStore { path, env, entries, meta, mapping, appends };
         store.read_everything()?;
+        store.release_mapped_pages();
         Ok(store)
     }
 
@@ -125,6 +141,15 @@ impl LogStore {
         }
         std::hint::black_box(bytes);
         Ok(())
+    }
+
+    /// Reads (the start-up read, purges) map the log's pages into this process. They stay in
+    /// the kernel's file cache either way; letting the mapping go keeps them out of the RSS,
+    /// which would otherwise grow to the log file's size.
+    fn release_mapped_pages(&self) {
+        if let Some(mapping) = &self.mapping {
+            mapping.release();
+        }
     }
 
     /// Whether raft has ever written here: an entry, or any metadata beside the format header.
@@ -156,7 +181,13 @@ impl LogStore {
         if let Some((key, value)) = meta {
             self.meta.put(&mut wtxn, key, &value).map_err(|e| self.lmdb(e))?;
         }
-        wtxn.commit().map_err(|e| self.lmdb(e))
+        wtxn.commit().map_err(|e| self.lmdb(e))?;
+        // Each append reads a few B-tree and free-list pages through the map, each pulling its
+        // neighbours in with it; over time they would map the whole file.
+        if self.appends.fetch_add(1, Ordering::Relaxed) % RELEASE_EVERY == 0 {
+            self.release_mapped_pages();
+        }
+        Ok(())
     }
 
     /// Entries with `start <= index < end`, in order; at most `max_bytes` (and at least one).
@@ -189,10 +220,26 @@ impl LogStore {
 
     /// Deletes the entries with `index <= upto` and records `meta` in the same transaction.
     pub fn purge_upto(&self, upto: u64, key: &str, meta: &[u8]) -> Result<(), StoreError> {
-        let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
-        self.entries.delete_range(&mut wtxn, &(..=upto)).map_err(|e| self.lmdb(e))?;
-        self.meta.put(&mut wtxn, key, meta).map_err(|e| self.lmdb(e))?;
-        wtxn.commit().map_err(|e| self.lmdb(e))
+        let lmdb = |e| self.lmdb(e);
+        let mut wtxn = self.env.write_txn().map_err(lmdb)?;
+        let mut purged = self.entries.range_mut(&mut wtxn, &(..=upto)).map_err(lmdb)?;
+        let mut count = 0usize;
+        while let Some(item) = purged.next() {
+            item.map_err(lmdb)?;
+            // SAFETY: nothing borrowed from the database is held across the deletion.
+            unsafe { purged.del_current() }.map_err(lmdb)?;
+            count += 1;
+            // LMDB reads each deleted value's first page through the map (and the kernel maps
+            // its neighbours with it): let them go as the purge goes, not only at the end.
+            if count % RELEASE_EVERY == 0 {
+                self.release_mapped_pages();
+            }
+        }
+        drop(purged);
+        self.meta.put(&mut wtxn, key, meta).map_err(lmdb)?;
+        wtxn.commit().map_err(lmdb)?;
+        self.release_mapped_pages();
+        Ok(())
     }
 
     /// The stored format header.
