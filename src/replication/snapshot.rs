@@ -116,6 +116,11 @@ impl Snapshots {
         Ok(state)
     }
 
+    /// Whether a snapshot is being written now.
+    pub fn writing(&self) -> bool {
+        *self.writers.lock() > 0
+    }
+
     /// Blocks until no snapshot is being written (a stopped server must not leave a writer
     /// behind in its data directory).
     pub fn wait_until_written(&self) {

@@ -20,10 +20,37 @@ pub struct StateMachine {
     membership: StoredMembership,
     snapshots: Arc<Snapshots>,
     proposed: Arc<Proposed>,
-    /// Txns applied since the last snapshot was begun.
-    since_snapshot: u64,
-    snap_count: u64,
+    due: SnapshotCounter,
     built: u64,
+}
+
+/// When to ask for a snapshot: after `every` txns (snapCount) since the last one began; if
+/// one is still being written then, the count starts over instead, as ZooKeeper does ("Too
+/// busy to snap, skipping"), so snapshots of a large tree under sustained load do not run
+/// back to back.
+struct SnapshotCounter {
+    since: u64,
+    every: u64,
+}
+
+impl SnapshotCounter {
+    /// Counts applied txns; true when a snapshot should be asked for.
+    fn count(&mut self, txns: usize, writing: bool) -> bool {
+        self.since += txns as u64;
+        if self.since < self.every {
+            return false;
+        }
+        if writing {
+            tracing::debug!("a snapshot is still being written; skipping this one");
+            self.since = 0;
+            return false;
+        }
+        true
+    }
+
+    fn reset(&mut self) {
+        self.since = 0;
+    }
 }
 
 impl StateMachine {
@@ -35,13 +62,12 @@ impl StateMachine {
         proposed: Arc<Proposed>,
     ) -> Result<Self, SnapshotError> {
         let mut sm = StateMachine {
-            snap_count: node.config.snap_count.max(1),
+            due: SnapshotCounter { since: 0, every: node.config.snap_count.max(1) },
             node,
             applied: None,
             membership: StoredMembership::default(),
             snapshots,
             proposed,
-            since_snapshot: 0,
             built: 0,
         };
         if let Some((meta, state)) = sm.snapshots.load_newest()? {
@@ -53,8 +79,7 @@ impl StateMachine {
     }
 
     fn count_txns(&mut self, txns: usize) {
-        self.since_snapshot += txns as u64;
-        if self.since_snapshot >= self.snap_count {
+        if self.due.count(txns, self.snapshots.writing()) {
             self.snapshots.wanted.notify_one();
         }
     }
@@ -103,7 +128,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Builder {
         self.built += 1;
-        self.since_snapshot = 0;
+        self.due.reset();
         let index = self.applied.map_or(0, |l| l.index);
         let meta = SnapshotMeta {
             last_log_id: self.applied,
@@ -132,11 +157,29 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.node.install_state(state);
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.since_snapshot = 0;
+        self.due.reset();
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
         Ok(self.snapshots.current())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SnapshotCounter;
+
+    #[test]
+    fn a_snapshot_is_asked_for_every_snap_count_txns_unless_one_is_being_written() {
+        let mut due = SnapshotCounter { since: 0, every: 100 };
+        assert!(!due.count(60, false));
+        assert!(due.count(40, false), "100 txns");
+        assert!(due.count(1, false), "still due until one begins");
+        due.reset();
+        assert!(!due.count(99, false));
+        assert!(!due.count(1, true), "busy: skipped");
+        assert!(!due.count(99, false), "and counted again from zero");
+        assert!(due.count(1, false));
     }
 }
