@@ -2,7 +2,8 @@
 """Benchmark corral against Apache ZooKeeper 3.8 on this machine, in the same run.
 
 Both servers get the same zoo.cfg (standalone, forceSync on, fresh data directories) and are
-run alternately, ROUNDS times each; every workload of corral-bench runs against each. Prints
+run alternately, ROUNDS times each, each server first in every other round; every workload of
+corral-bench runs against each. Prints
 one JSON line per measurement, then a table of medians, corral/ZooKeeper ratios and each
 server's peak RSS.
 
@@ -128,8 +129,9 @@ def summarize(results, rss):
             c_p99 / z_p99 if z_p99 else float("inf"), note))
     (c_peak, c_anon), (z_peak, z_anon) = max(rss["corral"]), max(rss["zookeeper"])
     print("\nRSS before the create run (same tree on both), peak / anonymous:")
-    print("  corral %.1f / %.1f MiB, ZooKeeper %.1f / %.1f MiB; anonymous ratio %.3f"
-          % (c_peak / 1024, c_anon / 1024, z_peak / 1024, z_anon / 1024, c_anon / z_anon))
+    print("  corral %.1f / %.1f MiB, ZooKeeper %.1f / %.1f MiB; ratios: peak %.3f, anonymous %.3f"
+          % (c_peak / 1024, c_anon / 1024, z_peak / 1024, z_anon / 1024, c_peak / z_peak,
+             c_anon / z_anon))
 
 
 def main():
@@ -138,15 +140,21 @@ def main():
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--sessions", type=int, default=32)
     p.add_argument("--inflight", type=int, default=8)
+    p.add_argument("--targets", default="zookeeper,corral",
+                   help="comma-separated; the summary needs both")
     args = p.parse_args()
+    targets = args.targets.split(",")
     for binary in (CORRAL, BENCH):
         if not os.access(binary, os.X_OK):
             sys.exit("build first: cargo build --release (missing %s)" % binary)
     results, rss = {}, {}
-    for _ in range(args.rounds):
-        for target in ("zookeeper", "corral"):
+    for round_number in range(args.rounds):
+        # Each server goes first in every other round: neither always follows the other.
+        order = targets if round_number % 2 == 0 else targets[::-1]
+        for target in order:
             run_round(target, args, results, rss)
-    summarize(results, rss)
+    if set(targets) >= {"zookeeper", "corral"}:
+        summarize(results, rss)
 
 
 if __name__ == "__main__":
