@@ -21,6 +21,8 @@ const TEMP_PREFIX: &str = "tmp-snap-";
 /// Records and bytes per write transaction: LMDB holds a transaction's dirty pages in memory.
 const RECORDS_PER_TXN: usize = 20_000;
 const BYTES_PER_TXN: usize = 4 << 20;
+/// Transactions between syncs of an unfinished snapshot (so at most 16 MiB waits for one).
+const TXNS_PER_SYNC: usize = 4;
 const MAP_SIZE: usize = 1 << 40;
 
 type Records = Database<'static, U64<BigEndian>, Bytes>;
@@ -228,7 +230,14 @@ fn write_env<I: Iterator<Item = Vec<u8>>>(
     let mut seq = 0u64;
     // Peeking ends at the end of the records, so nothing is lost when `pending` is dropped.
     let mut pending = records.by_ref().peekable();
+    let mut txns = 0usize;
     while pending.peek().is_some() {
+        txns += 1;
+        // Written out as it goes: a large snapshot's writeback all at once at the end would
+        // queue the log's fsyncs (and so every write's reply) behind it.
+        if txns % TXNS_PER_SYNC == 0 {
+            env.force_sync().map_err(&lmdb)?;
+        }
         let mut wtxn = env.write_txn().map_err(&lmdb)?;
         let (mut count, mut bytes) = (0, 0);
         while count < RECORDS_PER_TXN && bytes < BYTES_PER_TXN {
