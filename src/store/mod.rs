@@ -143,9 +143,10 @@ impl LogStore {
         Ok(())
     }
 
-    /// Reads (the start-up read, purges) map the log's pages into this process. They stay in
-    /// the kernel's file cache either way; letting the mapping go keeps them out of the RSS,
-    /// which would otherwise grow to the log file's size.
+    /// LMDB's reads through the map (the start-up read, purges, the pages each append walks)
+    /// bring the log's pages into this process. They stay in the kernel's file cache either
+    /// way; letting the mapping go keeps them out of the RSS, which would otherwise grow to
+    /// the log file's size.
     fn release_mapped_pages(&self) {
         if let Some(mapping) = &self.mapping {
             mapping.release();
