@@ -210,6 +210,19 @@ async fn a_snapshot_of_an_unknown_format_is_refused() {
 }
 
 #[tokio::test]
+async fn a_newest_snapshot_of_an_unknown_state_format_is_refused_not_passed_over() {
+    let (dir, _) = data_with_snapshots("snapCount=20\n", 2).await;
+    let newest = snapshot_dirs(dir.path()).pop().unwrap();
+    overwrite(&newest, "meta", |wtxn, db| {
+        let mut state = db.get(wtxn, b"state").unwrap().expect("a state header").to_vec();
+        state[0] = 99;
+        db.put(wtxn, b"state", &state).unwrap();
+    });
+    let err = start_error(dir.path(), "snapCount=20\n").await;
+    assert!(err.contains("state format 99"), "{err}");
+}
+
+#[tokio::test]
 async fn a_damaged_newest_snapshot_is_passed_over_for_an_older_one() {
     let config = "snapCount=20\n";
     let (dir, before) = data_with_snapshots(config, 2).await;

@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex};
 use tokio::sync::{oneshot, watch, Notify};
 
 use super::types::*;
-use crate::state::codec::{StateLoader, StateRecords};
+use crate::state::codec::{StateDecodeError, StateLoader, StateRecords};
 use crate::state::ZkState;
 use crate::store::snapshot::{SnapshotDir, SnapshotFile, SnapshotReader};
 use crate::store::StoreError;
@@ -26,6 +26,8 @@ pub enum SnapshotError {
     Store(#[from] StoreError),
     #[error("snapshot {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error("snapshot {path}: state format {format} is not one this version of corral can read")]
+    UnknownStateFormat { path: PathBuf, format: u8 },
 }
 
 /// The snapshot directory and what the rest of replication needs to know about it.
@@ -174,7 +176,11 @@ impl Snapshots {
 
 /// Damage (as opposed to a format from another version, which is never guessed at).
 fn is_damage(e: &SnapshotError) -> bool {
-    !matches!(e, SnapshotError::Store(StoreError::UnknownSnapshotFormat { .. }))
+    !matches!(
+        e,
+        SnapshotError::Store(StoreError::UnknownSnapshotFormat { .. })
+            | SnapshotError::UnknownStateFormat { .. }
+    )
 }
 
 fn corrupt(path: &Path, e: impl std::fmt::Display) -> SnapshotError {
@@ -197,7 +203,12 @@ fn read_open(
     let raft = reader.meta(RAFT_KEY)?.ok_or_else(|| missing(RAFT_KEY))?;
     let meta: SnapshotMeta = serde_json::from_slice(&raft).map_err(|e| corrupt(path, e))?;
     let header = reader.meta(STATE_KEY)?.ok_or_else(|| missing(STATE_KEY))?;
-    let mut loader = StateLoader::new(&header).map_err(|e| corrupt(path, e))?;
+    let mut loader = StateLoader::new(&header).map_err(|e| match e {
+        StateDecodeError::UnknownFormat(format) => {
+            SnapshotError::UnknownStateFormat { path: path.to_owned(), format }
+        }
+        e => corrupt(path, e),
+    })?;
     reader.for_each(|record| loader.add(record).map_err(|e| corrupt(path, e)))?;
     let state = loader.finish().map_err(|e| corrupt(path, e))?;
     Ok((meta, state))
