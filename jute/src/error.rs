@@ -27,6 +27,10 @@ pub enum DecodeError {
     UnknownOpCode(i32),
     #[error("opcode {0} is not allowed here")]
     UnexpectedOpCode(i32),
+    /// A multi's own body names an op that a multi cannot hold: the request is unparsable
+    /// (ZooKeeper answers MARSHALLINGERROR), not an unknown request.
+    #[error("op type {0} is not allowed inside a multi")]
+    InvalidMultiOp(i32),
     #[error("{0} bytes are left over after the record")]
     TrailingBytes(usize),
 }

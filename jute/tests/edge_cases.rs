@@ -155,7 +155,11 @@ fn a_multi_may_not_hold_other_ops() {
         MultiHeader { op: OpCode::DeleteContainer.as_i32(), done: false, err: -1 }.to_bytes();
     body.extend(JString::from("/a").to_bytes());
     body.extend(MultiHeader::END.to_bytes());
-    assert_eq!(Request::decode(14, &body), Err(DecodeError::UnexpectedOpCode(20)));
+    assert_eq!(Request::decode(14, &body), Err(DecodeError::InvalidMultiOp(20)));
+    let mut nested = MultiHeader { op: OpCode::Multi.as_i32(), done: false, err: -1 }.to_bytes();
+    nested.extend(MultiRequest::default().to_bytes());
+    nested.extend(MultiHeader::END.to_bytes());
+    assert_eq!(Request::decode(14, &nested), Err(DecodeError::InvalidMultiOp(14)));
 }
 
 #[test]

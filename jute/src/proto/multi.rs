@@ -61,7 +61,7 @@ impl MultiOp {
             Some(OpCode::GetChildren) => {
                 map(PathWatchRequest::decode(input)?, MultiOp::GetChildren)
             }
-            _ => fail(DecodeError::UnexpectedOpCode(op)),
+            _ => fail(DecodeError::InvalidMultiOp(op)),
         }
     }
 
