@@ -2,12 +2,13 @@
 //! ZooKeeper's defaults; keys corral does not use are reported once at start-up.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::node::conn::QueueLimits;
 use crate::sasl::SaslUsers;
 
 #[derive(Debug, Error)]
@@ -24,6 +25,8 @@ pub struct Config {
     pub tick_time_ms: u64,
     pub data_dir: PathBuf,
     pub data_log_dir: PathBuf,
+    /// Without `clientPortAddress`: every address (as ZooKeeper binds) when read from a
+    /// zoo.cfg, 127.0.0.1 for `corral` with no config.
     pub client_addr: SocketAddr,
     /// Per client IP; 0 is unlimited.
     pub max_client_cnxns: usize,
@@ -42,6 +45,13 @@ pub struct Config {
     pub max_frame_bytes: usize,
     /// Requests a connection may have in flight before its socket stops being read.
     pub max_outstanding_per_connection: usize,
+    /// `corral.clientQueueBytes`: what a connection may owe its client (replies and events
+    /// not yet taken by its socket, plus the requests of its writes in flight) before its
+    /// socket stops being read.
+    pub client_queue_bytes: usize,
+    /// `corral.clientQueueMaxBytes`: unsent replies and events past which a connection is
+    /// closed (apply queues events and write replies without waiting for anyone).
+    pub client_queue_max_bytes: usize,
     pub reconfig_enabled: bool,
     /// SASL is enabled by `authProvider.N=...SASLAuthenticationProvider`.
     pub sasl_enabled: bool,
@@ -58,13 +68,21 @@ pub struct Config {
     pub snap_count: u64,
     /// Snapshots kept, with the log since the oldest of them (at least 3, as in ZooKeeper).
     pub snap_retain_count: usize,
+    /// `server.N` lines: an ensemble's members, which standalone corral does not act on.
+    pub server_lines: Vec<String>,
     /// Keys seen but not used by corral, for the start-up report.
     pub ignored_keys: Vec<String>,
 }
 
+/// `corral` with no config serves this machine only.
+const NO_CONFIG_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// A zoo.cfg without `clientPortAddress` serves every address, as ZooKeeper does; the IPv6
+/// wildcard also takes IPv4 clients (see `server::bind_client_port`).
+const ZOO_CFG_ADDRESS: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+
 impl Default for Config {
     fn default() -> Self {
-        Config::from_pairs(&BTreeMap::new()).expect("defaults are valid")
+        Config::from_pairs(&BTreeMap::new(), NO_CONFIG_ADDRESS).expect("defaults are valid")
     }
 }
 
@@ -152,22 +170,26 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let mut config = Config::from_pairs(&parse_lines(&text)?)?;
+        let mut config = Config::from_pairs(&parse_lines(&text)?, ZOO_CFG_ADDRESS)?;
         config.server_id = read_myid(&config.data_dir).unwrap_or(1);
         Ok(config)
     }
 
+    /// zoo.cfg text, read as `--config` reads a file.
     pub fn from_text(text: &str) -> Result<Config, ConfigError> {
-        Config::from_pairs(&parse_lines(text)?)
+        Config::from_pairs(&parse_lines(text)?, ZOO_CFG_ADDRESS)
     }
 
-    fn from_pairs(pairs: &BTreeMap<String, (usize, String)>) -> Result<Config, ConfigError> {
+    fn from_pairs(
+        pairs: &BTreeMap<String, (usize, String)>,
+        default_address: IpAddr,
+    ) -> Result<Config, ConfigError> {
         let mut r = Reader { pairs, used: Vec::new() };
         let tick_time_ms: u64 = r.parse("tickTime", 3000)?;
         let data_dir: PathBuf = r.parse("dataDir", PathBuf::from("data"))?;
         let data_log_dir = r.parse("dataLogDir", data_dir.clone())?;
         let port: u16 = r.parse("clientPort", 2181)?;
-        let ip: IpAddr = r.parse("clientPortAddress", IpAddr::V4(Ipv4Addr::LOCALHOST))?;
+        let ip: IpAddr = r.parse("clientPortAddress", default_address)?;
         let tick = tick_time_ms as i32;
         let min_session_timeout_ms = r.parse("minSessionTimeout", tick.saturating_mul(2))?;
         let max_session_timeout_ms = r.parse("maxSessionTimeout", tick.saturating_mul(20))?;
@@ -194,6 +216,8 @@ impl Config {
                 .map(|(_, v)| v.to_owned()),
             max_frame_bytes: r.parse("jute.maxbuffer", jute::DEFAULT_MAX_FRAME_BYTES)?,
             max_outstanding_per_connection: r.parse("globalOutstandingLimit", 1000)?,
+            client_queue_bytes: r.parse("corral.clientQueueBytes", 1 << 20)?,
+            client_queue_max_bytes: 0,
             reconfig_enabled: r.flag("reconfigEnabled", false)?,
             sasl_enabled,
             container_check_interval: Duration::from_millis(
@@ -205,8 +229,10 @@ impl Config {
             log_map_size: r.parse::<usize>("corral.logMapSizeMB", 64 << 10)?.max(1) << 20,
             snap_count: r.parse("snapCount", 100_000)?,
             snap_retain_count: r.parse::<usize>("autopurge.snapRetainCount", 3)?.max(3),
+            server_lines: pairs.keys().filter(|k| k.starts_with("server.")).cloned().collect(),
             ignored_keys: Vec::new(),
         };
+        config.client_queue_max_bytes = client_queue_max_bytes(&mut r, &config)?;
         let used = r.used;
         config.ignored_keys = pairs
             .keys()
@@ -236,9 +262,34 @@ impl Config {
         requested_ms.max(self.min_session_timeout_ms).min(self.max_session_timeout_ms)
     }
 
+    pub fn client_queue_limits(&self) -> QueueLimits {
+        QueueLimits { soft: self.client_queue_bytes, hard: self.client_queue_max_bytes }
+    }
+
     pub fn four_letter_allowed(&self, command: &str) -> bool {
         self.four_letter_whitelist.iter().any(|w| w == "*" || w == command)
     }
+}
+
+/// The hard bound must leave room for the soft bound plus one largest reply (a frame's worth),
+/// or a client reading normally could be closed for one large getData. Unset, it is 16 MiB or
+/// that, whichever is more.
+fn client_queue_max_bytes(r: &mut Reader<'_>, config: &Config) -> Result<usize, ConfigError> {
+    let needed = config.client_queue_bytes.saturating_add(config.max_frame_bytes);
+    let Some((line, _)) = r.get("corral.clientQueueMaxBytes") else {
+        return Ok(needed.max(16 << 20));
+    };
+    let max = r.parse("corral.clientQueueMaxBytes", 0usize)?;
+    if max >= needed {
+        return Ok(max);
+    }
+    Err(ConfigError::Invalid {
+        line,
+        message: format!(
+            "corral.clientQueueMaxBytes={max} must be at least corral.clientQueueBytes plus \
+             jute.maxbuffer ({needed})"
+        ),
+    })
 }
 
 fn read_myid(data_dir: &Path) -> Option<u8> {

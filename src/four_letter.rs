@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use jute::OpCode;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::node::stats::now_ms;
 use crate::node::Node;
@@ -18,12 +19,35 @@ pub fn full_version() -> String {
 
 const COMMANDS: &[&str] = &[
     "ruok", "srvr", "stat", "mntr", "conf", "cons", "crst", "envi", "srst", "wchs", "wchc", "wchp",
-    "dump", "isro", "dirs", "gtmk",
+    "dump", "isro", "dirs", "gtmk", "stmk", "hash",
 ];
+
+/// How long `stmk` waits for its 8-byte mask.
+const MASK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The command named by a connection's first four bytes, if they name one.
 pub fn command(first: [u8; 4]) -> Option<&'static str> {
     COMMANDS.iter().copied().find(|c| c.as_bytes() == first)
+}
+
+/// The answer to `command`. `stmk` reads its mask from the socket first: eight bytes,
+/// big-endian; without them ZooKeeper writes nothing and closes, and so does corral.
+pub async fn answer<R: AsyncRead + Unpin>(node: &Node, command: &str, socket: &mut R) -> String {
+    if command != "stmk" || !node.config.four_letter_allowed(command) {
+        return run(node, command);
+    }
+    let mut mask = [0u8; 8];
+    match tokio::time::timeout(MASK_WAIT, socket.read_exact(&mut mask)).await {
+        Ok(Ok(_)) => {
+            let mask = i64::from_be_bytes(mask);
+            node.stats.trace_mask.store(mask, Ordering::Relaxed);
+            mask.to_string()
+        }
+        _ => {
+            tracing::info!("stmk without its 8-byte mask; closing");
+            String::new()
+        }
+    }
 }
 
 pub fn run(node: &Node, command: &str) -> String {
@@ -33,7 +57,8 @@ pub fn run(node: &Node, command: &str) -> String {
     match command {
         "ruok" => "imok".to_owned(),
         "isro" => "rw".to_owned(),
-        "gtmk" => "306".to_owned(),
+        "gtmk" => node.stats.trace_mask.load(Ordering::Relaxed).to_string(),
+        "hash" => String::new(),
         "srvr" => srvr(node, false),
         "stat" => srvr(node, true),
         "mntr" => mntr(node),

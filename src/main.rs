@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use corral::config::Config;
 use corral::sasl::SaslUsers;
-use corral::server::Server;
+use corral::server::{bind_client_port, Server};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// A ZooKeeper-compatible server. With no arguments: standalone on 127.0.0.1:2181, data in ./data.
@@ -65,7 +65,14 @@ async fn main() -> anyhow::Result<()> {
     for key in config.unknown_keys() {
         tracing::warn!(key, "unknown configuration key (ignored)");
     }
-    let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
+    if !config.server_lines.is_empty() {
+        tracing::warn!(
+            servers = config.server_lines.join(","),
+            "this corral runs standalone: it does not yet form an ensemble, so the server.N lines \
+             are ignored and no peer port is opened"
+        );
+    }
+    let listener = bind_client_port(config.client_addr).await?;
     let server = Server::start(config, listener).await?;
     tracing::info!(addr = %server.addr, "corral serving");
     let mut terminate = signal(SignalKind::terminate())?;

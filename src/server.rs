@@ -112,6 +112,19 @@ impl Server {
     }
 }
 
+/// Binds the client port. The IPv6 wildcard (a zoo.cfg without `clientPortAddress`) takes
+/// IPv4 clients too where the kernel allows; on a host without IPv6 it falls back to 0.0.0.0.
+pub async fn bind_client_port(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Err(e) if addr.ip() == IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED) => {
+            tracing::info!(error = %e, "no IPv6 wildcard; listening on 0.0.0.0");
+            let v4 = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), addr.port());
+            TcpListener::bind(v4).await
+        }
+        result => result,
+    }
+}
+
 async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: CancellationToken) {
     let counts = Arc::new(Mutex::new(ConnectionCounts::default()));
     loop {
@@ -120,7 +133,9 @@ async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: Cancellat
             () = shutdown.cancelled() => return,
         };
         let (socket, peer) = match accepted {
-            Ok(pair) => pair,
+            // An IPv4 client of the dual-stack wildcard arrives as ::ffff:a.b.c.d; ACLs, limits
+            // and `cons` see it as a.b.c.d, as ZooKeeper does.
+            Ok((socket, peer)) => (socket, SocketAddr::new(peer.ip().to_canonical(), peer.port())),
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
                 continue;

@@ -119,3 +119,49 @@ async fn invalid_paths_are_not_found_on_reads_and_bad_arguments_on_writes() {
     assert_eq!(c.exists("/a\0b", false).await, Err(-8));
     assert_eq!(c.create("/emoji\u{1F600}", b"", 0).await, Err(-8));
 }
+
+#[tokio::test]
+async fn a_zero_length_frame_after_the_handshake_closes_at_once() {
+    let t = start().await;
+    let mut c = Client::connect(t.addr).await;
+    c.create("/kept", b"", 0).await.unwrap();
+    c.send_raw(&[]).await;
+    assert!(c.closed().await, "ZooKeeper closes a frame too short for a request header");
+    assert!(
+        eventually(|| async { t.server.node.connection_list().is_empty() }).await,
+        "the server let go of the connection"
+    );
+    let resumed = connect_request(c.session_id, c.passwd.clone(), c.timeout_ms);
+    let mut again = Client::resume(t.addr, resumed).await.expect("the session lives on");
+    assert!(again.exists("/kept", false).await.is_ok());
+}
+
+/// A multi whose body names an op a multi cannot hold.
+fn multi_holding(op: OpCode, body: &[u8]) -> Vec<u8> {
+    let mut frame = RequestHeader { xid: 5, op: OpCode::Multi.as_i32() }.to_bytes();
+    frame.extend(MultiHeader { op: op.as_i32(), done: false, err: -1 }.to_bytes());
+    frame.extend(body);
+    frame.extend(MultiHeader::END.to_bytes());
+    frame
+}
+
+#[tokio::test]
+async fn a_multi_holding_a_multi_or_delete_container_is_a_marshalling_error() {
+    let t = start().await;
+    let mut c = Client::connect(t.addr).await;
+    let nested = MultiRequest::default().to_bytes();
+    let delete_container = JString::from("/a").to_bytes();
+    for frame in [
+        multi_holding(OpCode::Multi, &nested),
+        multi_holding(OpCode::DeleteContainer, &delete_container),
+    ] {
+        let (zxid_before, _) =
+            c.call(Request::Exists(PathWatchRequest { path: "/".into(), watch: false })).await;
+        c.send_raw(&frame).await;
+        let reply = c.next_raw().await.expect("an answer, not a close");
+        let header = ReplyHeader::decode(&reply).unwrap().1;
+        // As in ZooKeeper, the failed request is a txn of its own: it takes a zxid.
+        assert_eq!((header.xid, header.err, header.zxid), (5, -5, zxid_before.zxid + 1));
+        assert!(c.exists("/", false).await.is_ok(), "the connection stays open");
+    }
+}

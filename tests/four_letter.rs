@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn keys(text: &str, sep: char) -> Vec<String> {
     text.lines().filter_map(|l| l.split_once(sep).map(|(k, _)| k.to_owned())).collect()
@@ -147,4 +148,30 @@ async fn envi_and_dirs() {
     assert!(text.starts_with("Environment:\nzookeeper.version=3.9."), "{text}");
     let dirs = four_letter(t.addr, "dirs").await;
     assert_eq!(keys(&dirs, ':'), ["datadir_size", "logdir_size"]);
+}
+
+#[tokio::test]
+async fn hash_and_stmk_answer_the_whitelist_message_when_not_allowed() {
+    let t = start_with("tickTime=2000\n").await;
+    for word in ["hash", "stmk"] {
+        let expected = format!("{word} is not executed because it is not in the whitelist.\n");
+        assert_eq!(four_letter(t.addr, word).await, expected);
+    }
+}
+
+#[tokio::test]
+async fn stmk_sets_the_mask_that_gtmk_reads() {
+    let t = start().await;
+    assert_eq!(four_letter(t.addr, "gtmk").await, "306");
+    let mut socket = tokio::net::TcpStream::connect(t.addr).await.unwrap();
+    let mut request = b"stmk".to_vec();
+    request.extend(0x1ffi64.to_be_bytes());
+    socket.write_all(&request).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert_eq!(answer, "511");
+    assert_eq!(four_letter(t.addr, "gtmk").await, "511");
+    // Without its mask, stmk gets nothing and a close, as from ZooKeeper.
+    assert_eq!(four_letter(t.addr, "stmk").await, "");
+    assert_eq!(four_letter(t.addr, "gtmk").await, "511");
 }

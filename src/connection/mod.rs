@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
 
 use crate::four_letter;
-use crate::node::conn::ConnShared;
+use crate::node::conn::{ConnShared, Outbound};
 use crate::node::stats::now_ms;
 use crate::node::Node;
 use handshake::Outcome;
@@ -35,12 +35,17 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
         _ => return,
     }
     if let Some(command) = four_letter::command(first) {
-        let text = four_letter::run(&node, command);
-        let _ = socket.write_all(text.as_bytes()).await;
-        let _ = socket.shutdown().await;
+        let text = four_letter::answer(&node, command, &mut socket).await;
+        // A client that never reads its answer is not waited on for long.
+        let write = async {
+            socket.write_all(text.as_bytes()).await?;
+            socket.shutdown().await
+        };
+        let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, write).await;
         return;
     }
-    let (conn, outbound) = ConnShared::new(node.next_conn_id(), peer, now_ms());
+    let limits = node.config.client_queue_limits();
+    let (conn, outbound) = ConnShared::new(node.next_conn_id(), peer, now_ms(), limits);
     node.register(conn.clone());
     let (read_half, mut write_half) = socket.into_split();
     let mut frames = FrameReader::new(read_half, node.config.max_frame_bytes, &first);
@@ -73,7 +78,9 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
 
 /// Reads frames from the socket. Frames already buffered are decoded before the socket is
 /// read again, so the bytes read while detecting four-letter words are not stranded. The
-/// buffer holds at most one frame (bounded by `jute.maxbuffer`) plus one read's worth.
+/// buffer holds at most one frame (bounded by `jute.maxbuffer`) plus one read's worth, and
+/// none at all while the connection waits for its next request: an idle connection costs no
+/// read buffer.
 struct FrameReader {
     io: OwnedReadHalf,
     codec: FrameCodec,
@@ -85,8 +92,7 @@ const READ_CHUNK: usize = 16 * 1024;
 
 impl FrameReader {
     fn new(io: OwnedReadHalf, max_frame_bytes: usize, already_read: &[u8]) -> Self {
-        let mut buffer = BytesMut::with_capacity(READ_CHUNK);
-        buffer.extend_from_slice(already_read);
+        let buffer = BytesMut::from(already_read);
         FrameReader { io, codec: FrameCodec::new(max_frame_bytes), buffer }
     }
 
@@ -98,10 +104,18 @@ impl FrameReader {
                 Ok(None) => {}
                 Err(e) => return Some(Err(e)),
             }
+            if self.buffer.is_empty() {
+                // Let go of the last read's allocation before waiting, however long that is.
+                self.buffer = BytesMut::new();
+            }
+            if let Err(e) = self.io.readable().await {
+                return Some(Err(e.into()));
+            }
             self.buffer.reserve(READ_CHUNK);
-            match self.io.read_buf(&mut self.buffer).await {
+            match self.io.try_read_buf(&mut self.buffer) {
                 Ok(0) => return None,
                 Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => return Some(Err(e.into())),
             }
         }
@@ -110,7 +124,8 @@ impl FrameReader {
 
 async fn read_requests(node: &Node, conn: &Arc<ConnShared>, frames: &mut FrameReader) {
     loop {
-        conn.wait_writes_below(node.config.max_outstanding_per_connection).await;
+        // Back-pressure: a client that is owed too much is not read until it takes its replies.
+        conn.wait_for_room(node.config.max_outstanding_per_connection).await;
         let frame = tokio::select! {
             frame = frames.next() => frame,
             () = conn.closing.cancelled() => return,
@@ -118,6 +133,7 @@ async fn read_requests(node: &Node, conn: &Arc<ConnShared>, frames: &mut FrameRe
         match frame {
             Some(Ok(frame)) => {
                 if request::handle(node, conn, &frame).await == Next::Close {
+                    conn.send(Outbound::Close);
                     return;
                 }
             }

@@ -20,7 +20,8 @@ use crate::{auth, sasl};
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
     Continue,
-    /// The connection must close once queued frames are written.
+    /// The connection must close once queued frames are written; the read loop queues the
+    /// close.
     Close,
 }
 
@@ -29,7 +30,7 @@ pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
     node.stats.received();
     conn.stats.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Ok((body, header)) = RequestHeader::decode(frame) else {
-        tracing::info!(conn = conn.id, "unreadable request header; closing");
+        tracing::info!(conn = conn.id, peer = %conn.peer, len = frame.len(), "unreadable request header; closing");
         return Next::Close;
     };
     let session_id = conn.session_id();
@@ -38,7 +39,7 @@ pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
         return Next::Continue;
     }
     match Request::decode(header.op, body) {
-        Ok(request) => dispatch(node, conn, header, request).await,
+        Ok(request) => dispatch(node, conn, (header, frame.len()), request).await,
         Err(DecodeError::UnknownOpCode(op) | DecodeError::UnexpectedOpCode(op)) => {
             tracing::info!(
                 conn = conn.id,
@@ -49,7 +50,7 @@ pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
         }
         Err(e) => {
             tracing::info!(conn = conn.id, op = header.op, error = %e, "unparsable request body");
-            undecodable(node, conn, header).await;
+            undecodable(node, conn, header, frame.len()).await;
             Next::Continue
         }
     }
@@ -57,10 +58,11 @@ pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
 
 /// A body that does not parse: a write still becomes a (failed) txn, as in ZooKeeper; a read
 /// is answered MARSHALLINGERROR.
-async fn undecodable(node: &Node, conn: &Arc<ConnShared>, header: RequestHeader) {
+async fn undecodable(node: &Node, conn: &Arc<ConnShared>, header: RequestHeader, len: usize) {
     let op = OpCode::from_i32(header.op).unwrap_or(OpCode::Error);
     if is_write(op) {
-        node.propose_request(conn, header.xid, op, TxnOp::Fail(ZkError::Marshalling)).await;
+        let failed = TxnOp::Fail(ZkError::Marshalling);
+        node.propose_request(conn, (header.xid, op, len), failed).await;
     } else {
         reply_after_writes(node, conn, header.xid, Err(ZkError::Marshalling)).await;
     }
@@ -86,21 +88,20 @@ fn is_write(op: OpCode) -> bool {
 
 async fn unimplemented_and_close(node: &Node, conn: &Arc<ConnShared>, xid: i32) -> Next {
     reply_after_writes(node, conn, xid, Err(ZkError::Unimplemented)).await;
-    conn.send(Outbound::Close);
     Next::Close
 }
 
 async fn dispatch(
     node: &Node,
     conn: &Arc<ConnShared>,
-    header: RequestHeader,
+    (header, len): (RequestHeader, usize),
     request: Request,
 ) -> Next {
     let xid = header.xid;
     let op = request.op_code();
     let request = match route(node, conn, request) {
         Route::Write(txn_op) => {
-            node.propose_request(conn, xid, op, txn_op).await;
+            node.propose_request(conn, (xid, op, len), txn_op).await;
             return Next::Continue;
         }
         Route::Local(request) => request,
@@ -125,6 +126,12 @@ async fn dispatch(
         }
         Request::Check(_) | Request::DeleteContainer(_) => {
             // check is valid only inside a multi; deleteContainer is the reaper's own.
+            tracing::info!(
+                conn = conn.id,
+                peer = %conn.peer,
+                op = op.as_i32(),
+                "opcode not accepted from clients; answering UNIMPLEMENTED and closing"
+            );
             return unimplemented_and_close(node, conn, xid).await;
         }
         Request::MultiRead(ref multi) if multi.ops.iter().any(|o| !o.is_read()) => {
@@ -164,7 +171,6 @@ fn authenticate(node: &Node, conn: &ConnShared, xid: i32, packet: &jute::AuthPac
         Err(e) => {
             tracing::info!(conn = conn.id, scheme = %packet.scheme, "auth failed; closing");
             reply(conn, xid, 0, Err(e));
-            conn.send(Outbound::Close);
             Next::Close
         }
     }
@@ -191,7 +197,6 @@ fn sasl_step(node: &Node, conn: &ConnShared, xid: i32, token: &SaslToken) -> Nex
         return Next::Continue;
     }
     tracing::info!(conn = conn.id, "SASL authentication failed; closing");
-    conn.send(Outbound::Close);
     Next::Close
 }
 

@@ -1,19 +1,25 @@
 //! The connection's writer task: drains the outbound queue in order, encodes frames into one
-//! buffer per burst, and closes the socket after a `Close`.
+//! buffer per burst, hands the bytes to the socket (releasing them from the queue's byte
+//! bound), and closes the socket after a `Close` or when the client stops taking bytes.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
 use jute::{xid, FrameCodec, ReplyHeader};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_util::codec::Encoder;
 
-use crate::node::conn::{ConnShared, Outbound};
+use crate::node::conn::{ConnShared, Outbound, OutboundReceiver};
+use crate::node::stats::now_ms;
 use crate::node::Node;
 
 /// Bytes gathered before a write, so a burst of small replies costs one syscall.
 const BURST_BYTES: usize = 256 * 1024;
+
+/// A buffer larger than this is freed after its burst rather than kept for the next one, so
+/// an idle connection holds little however large its last reply was.
+const KEEP_BYTES: usize = 16 * 1024;
 
 /// Encodes one frame; returns false for `Close`.
 fn encode(frame: Outbound, buffer: &mut BytesMut) -> bool {
@@ -31,43 +37,116 @@ fn encode(frame: Outbound, buffer: &mut BytesMut) -> bool {
     true
 }
 
+/// One burst: the frames encoded into the buffer, and whether a `Close` ended it.
+struct Burst {
+    frames: usize,
+    bytes: usize,
+    close: bool,
+}
+
+/// Encodes `first` and whatever else is queued, up to `BURST_BYTES`.
+fn gather(
+    first: (Outbound, usize),
+    outbound: &mut OutboundReceiver,
+    buffer: &mut BytesMut,
+) -> Burst {
+    let mut burst = Burst { frames: 0, bytes: 0, close: false };
+    let mut next = Some(first);
+    while let Some((frame, bytes)) = next.take() {
+        burst.frames += 1;
+        burst.bytes += bytes;
+        if !encode(frame, buffer) {
+            burst.close = true;
+            break;
+        }
+        if buffer.len() < BURST_BYTES {
+            next = outbound.try_recv().ok();
+        }
+    }
+    burst
+}
+
 pub async fn run<W: AsyncWrite + Unpin>(
     node: Arc<Node>,
     conn: Arc<ConnShared>,
     mut socket: W,
-    mut outbound: mpsc::Receiver<Outbound>,
+    mut outbound: OutboundReceiver,
 ) {
-    let mut buffer = BytesMut::with_capacity(64 * 1024);
+    let mut buffer = BytesMut::new();
     loop {
         let first = tokio::select! {
             frame = outbound.recv() => frame,
             () = conn.closing.cancelled() => None,
         };
         let Some(first) = first else { break };
-        let mut open = encode(first, &mut buffer);
-        let mut frames = 1u64;
-        while open && buffer.len() < BURST_BYTES {
-            let Ok(next) = outbound.try_recv() else { break };
-            open = encode(next, &mut buffer);
-            frames += 1;
+        let burst = gather(first, &mut outbound, &mut buffer);
+        match write_burst(&node, &conn, &mut socket, &buffer).await {
+            Ok(()) => {}
+            Err(e @ WriteError::Stalled(_)) => {
+                tracing::warn!(conn = conn.id, peer = %conn.peer, error = %e, "closing the connection");
+                break;
+            }
+            Err(e) => {
+                tracing::debug!(conn = conn.id, error = %e, "writer stopped");
+                break;
+            }
         }
-        let frames = if open { frames } else { frames - 1 };
-        if let Err(e) = socket.write_all(&buffer).await {
-            tracing::debug!(conn = conn.id, error = %e, "write failed");
-            break;
+        conn.sent(burst.frames, burst.bytes);
+        let replies = burst.frames - usize::from(burst.close);
+        count_sent(&node, &conn, replies as u64);
+        if buffer.capacity() > KEEP_BYTES {
+            buffer = BytesMut::new();
+        } else {
+            buffer.clear();
         }
-        buffer.clear();
-        for _ in 0..frames {
-            node.stats.sent();
-        }
-        conn.stats.sent.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
-        conn.stats
-            .last_response_ms
-            .store(crate::node::stats::now_ms(), std::sync::atomic::Ordering::Relaxed);
-        if !open {
+        if burst.close {
             break;
         }
     }
     let _ = socket.shutdown().await;
     conn.closing.cancel();
+}
+
+/// Why the writer gave up on a client.
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error("write failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the client took no bytes for {0:?} (two thirds of its session timeout)")]
+    Stalled(std::time::Duration),
+    #[error("the connection is closing")]
+    Closing,
+}
+
+/// Writes the burst, waiting at most the stall limit for each step of progress. A client that
+/// takes bytes, however slowly, counts as alive: its session is touched as ZooKeeper touches a
+/// connection on every I/O event, since its requests may be waiting behind the back-pressure.
+async fn write_burst<W: AsyncWrite + Unpin>(
+    node: &Node,
+    conn: &ConnShared,
+    socket: &mut W,
+    mut bytes: &[u8],
+) -> Result<(), WriteError> {
+    let limit = conn.stall_limit();
+    while !bytes.is_empty() {
+        let write = tokio::time::timeout(limit, socket.write(bytes));
+        let written = tokio::select! {
+            result = write => result.map_err(|_| WriteError::Stalled(limit))??,
+            () = conn.closing.cancelled() => return Err(WriteError::Closing),
+        };
+        if written == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
+        }
+        bytes = &bytes[written..];
+        if !bytes.is_empty() {
+            node.tracker.lock().touch(conn.session_id(), tokio::time::Instant::now());
+        }
+    }
+    Ok(())
+}
+
+fn count_sent(node: &Node, conn: &ConnShared, frames: u64) {
+    node.stats.sent(frames);
+    conn.stats.sent.fetch_add(frames, Ordering::Relaxed);
+    conn.stats.last_response_ms.store(now_ms(), Ordering::Relaxed);
 }

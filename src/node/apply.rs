@@ -92,7 +92,7 @@ impl Node {
             Pending::Connect(done) => {
                 let _ = done.send(outcome.result.as_ref().map(|_| ()).map_err(|e| *e));
             }
-            Pending::Request { conn, xid, op, started } => {
+            Pending::Request { conn, xid, op, started, request_bytes } => {
                 let (err, body) = match &outcome.result {
                     Ok(response) => (0, Some(response.clone())),
                     Err(e) => (e.as_i32(), None),
@@ -100,7 +100,7 @@ impl Node {
                 let header = ReplyHeader { xid, zxid: outcome.zxid, err };
                 self.record_latency(&conn, started, op, xid, outcome.zxid);
                 conn.send(Outbound::Reply { header, body });
-                conn.write_finished();
+                conn.write_finished(request_bytes);
             }
         }
     }

@@ -5,6 +5,7 @@
 mod apply;
 pub mod conn;
 mod jobs;
+mod outbound;
 mod read;
 pub mod stats;
 
@@ -34,7 +35,8 @@ use stats::ServerStats;
 /// A request waiting for its txn to be applied.
 enum Pending {
     /// A client write: reply on `conn` with `xid`.
-    Request { conn: Arc<ConnShared>, xid: i32, op: OpCode, started: Instant },
+    /// `request_bytes` is the request's frame size, owed by the connection until it applies.
+    Request { conn: Arc<ConnShared>, xid: i32, op: OpCode, started: Instant, request_bytes: usize },
     /// A handshake waiting for its createSession txn.
     Connect(oneshot::Sender<Result<(), ZkError>>),
 }
@@ -152,17 +154,19 @@ impl Node {
     }
 
     /// Sends a client write to be ordered and applied; its reply is queued on `conn` by apply.
+    /// `request_bytes` (the request's frame size) counts against the connection's byte bound
+    /// until the write applies.
     pub async fn propose_request(
         &self,
         conn: &Arc<ConnShared>,
-        xid: i32,
-        op: OpCode,
+        (xid, op, request_bytes): (i32, OpCode, usize),
         txn_op: TxnOp,
     ) {
         let origin = self.origin();
-        let pending = Pending::Request { conn: conn.clone(), xid, op, started: Instant::now() };
+        let started = Instant::now();
+        let pending = Pending::Request { conn: conn.clone(), xid, op, started, request_bytes };
         self.pending.lock().insert(origin.request_id, pending);
-        conn.write_started();
+        conn.write_started(request_bytes);
         let txn = Txn {
             session_id: conn.session_id(),
             origin: Some(origin),
@@ -172,7 +176,7 @@ impl Node {
         if self.replicator.propose(txn).await.is_err() {
             // The server is shutting down; as ZooKeeper does, drop the connection.
             self.pending.lock().remove(&origin.request_id);
-            conn.write_finished();
+            conn.write_finished(request_bytes);
             conn.closing.cancel();
         }
     }

@@ -1,16 +1,33 @@
 //! ServerStats: the counters behind srvr, stat, mntr and cons (packets, latency, start time).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
 use super::conn::LatencyStats;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServerStats {
     pub packets_received: AtomicU64,
     pub packets_sent: AtomicU64,
     pub latency: Mutex<LatencyStats>,
+    /// ZooKeeper's trace mask: `gtmk` reads it, `stmk` sets it. corral's logging does not
+    /// follow it (RUST_LOG does that), but the words answer as ZooKeeper's do.
+    pub trace_mask: AtomicI64,
+}
+
+/// ZooKeeper's default trace mask.
+const DEFAULT_TRACE_MASK: i64 = 306;
+
+impl Default for ServerStats {
+    fn default() -> Self {
+        ServerStats {
+            packets_received: AtomicU64::new(0),
+            packets_sent: AtomicU64::new(0),
+            latency: Mutex::new(LatencyStats::default()),
+            trace_mask: AtomicI64::new(DEFAULT_TRACE_MASK),
+        }
+    }
 }
 
 impl ServerStats {
@@ -18,8 +35,8 @@ impl ServerStats {
         self.packets_received.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn sent(&self) {
-        self.packets_sent.fetch_add(1, Ordering::Relaxed);
+    pub fn sent(&self, packets: u64) {
+        self.packets_sent.fetch_add(packets, Ordering::Relaxed);
     }
 
     pub fn reset(&self) {
