@@ -53,6 +53,8 @@ pub struct Config {
     /// closed (apply queues events and write replies without waiting for anyone).
     pub client_queue_max_bytes: usize,
     pub reconfig_enabled: bool,
+    /// `digest.enabled`: whether `hash` reports the tree digest (ZooKeeper's default: true).
+    pub digest_enabled: bool,
     /// SASL is enabled by `authProvider.N=...SASLAuthenticationProvider`.
     pub sasl_enabled: bool,
     pub container_check_interval: Duration,
@@ -108,7 +110,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "localSessionsUpgradingEnabled",
     "dynamicConfigFile",
     "quorumListenOnAllIPs",
-    "digest.enabled",
     "audit.enable",
     "syncEnabled",
     "peerType",
@@ -219,6 +220,7 @@ impl Config {
             client_queue_bytes: r.parse("corral.clientQueueBytes", 1 << 20)?,
             client_queue_max_bytes: 0,
             reconfig_enabled: r.flag("reconfigEnabled", false)?,
+            digest_enabled: r.flag("digest.enabled", true)?,
             sasl_enabled,
             container_check_interval: Duration::from_millis(
                 r.parse("znode.container.checkIntervalMs", 60_000)?,

@@ -58,7 +58,7 @@ pub fn run(node: &Node, command: &str) -> String {
         "ruok" => "imok".to_owned(),
         "isro" => "rw".to_owned(),
         "gtmk" => node.stats.trace_mask.load(Ordering::Relaxed).to_string(),
-        "hash" => String::new(),
+        "hash" => hash(node),
         "srvr" => srvr(node, false),
         "stat" => srvr(node, true),
         "mntr" => mntr(node),
@@ -169,6 +169,18 @@ fn mntr(node: &Node) -> String {
         ("connection_drop_probability", "0.0".into()),
     ];
     rows.iter().map(|(k, v)| format!("zk_{k}\t{v}\n")).collect()
+}
+
+/// ZooKeeper's `hash`: the tree digest at each logged zxid, oldest first; with
+/// `digest.enabled=false` ZooKeeper still logs the zxids, with a digest of 0.
+fn hash(node: &Node) -> String {
+    let enabled = node.config.digest_enabled;
+    node.with_state(|s| {
+        s.digests
+            .entries()
+            .map(|(zxid, digest)| format!("{zxid:x}: {}\n", if enabled { *digest } else { 0 }))
+            .collect()
+    })
 }
 
 fn max_fds() -> u64 {

@@ -175,3 +175,44 @@ async fn stmk_sets_the_mask_that_gtmk_reads() {
     assert_eq!(four_letter(t.addr, "stmk").await, "");
     assert_eq!(four_letter(t.addr, "gtmk").await, "511");
 }
+
+/// ZooKeeper's digest of one znode, from what a client sees of it. The digest covers the
+/// stored Stat, whose cversion ZooKeeper shows to clients as `2 * cversion - numChildren`.
+fn znode_digest(path: &str, data: &Option<Vec<u8>>, s: &jute::Stat) -> i64 {
+    if path.starts_with("/zookeeper/") {
+        return 0;
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(if path == "/" { b"" } else { path.as_bytes() });
+    crc.update(data.as_deref().unwrap_or_default());
+    for long in [s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime] {
+        crc.update(&long.to_be_bytes());
+    }
+    let stored_cversion = (s.cversion + s.num_children) / 2;
+    for int in [s.version, stored_cversion, s.aversion] {
+        crc.update(&int.to_be_bytes());
+    }
+    crc.update(&s.ephemeral_owner.to_be_bytes());
+    i64::from(crc.finalize())
+}
+
+#[tokio::test]
+async fn hash_lists_the_tree_digest_at_every_128th_zxid() {
+    let t = start().await;
+    let mut c = Client::connect(t.addr).await;
+    // Creates, then one setData, until the last zxid is the 128th of the epoch.
+    let mut i = 0;
+    while t.server.node.last_zxid() & 0xffff_ffff < 127 {
+        c.create(&format!("/n{i}"), format!("v{i}").as_bytes(), 0).await.unwrap();
+        i += 1;
+    }
+    c.set_data("/n0", b"changed", -1).await.unwrap();
+    assert_eq!(t.server.node.last_zxid() & 0xffff_ffff, 128);
+    let dump = dump_tree(&mut c).await;
+    let expected = dump.iter().fold(0i64, |sum, (path, (data, stat, _))| {
+        sum.wrapping_add(znode_digest(path, data, stat))
+    });
+    let text = four_letter(t.addr, "hash").await;
+    let zxid = t.server.node.last_zxid();
+    assert_eq!(text, format!("{zxid:x}: {expected}\n"));
+}

@@ -223,7 +223,12 @@ impl StateLoader {
             return Err(StateDecodeError::Count { expected: self.expected, found: self.loaded });
         }
         self.tree.link_children().map_err(StateDecodeError::Orphan)?;
-        Ok(ZkState { tree: self.tree, sessions: self.sessions, last_zxid: self.last_zxid })
+        Ok(ZkState {
+            tree: self.tree,
+            sessions: self.sessions,
+            last_zxid: self.last_zxid,
+            digests: Default::default(),
+        })
     }
 }
 

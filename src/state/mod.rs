@@ -7,11 +7,14 @@ use jute::Response;
 use crate::error::ZkResult;
 use crate::ops::{self, ApplyConfig, Changes, WriteCtx};
 use crate::session::{SessionEntry, SessionTable};
+use crate::tree::digest::DigestLog;
 use crate::tree::DataTree;
 use crate::txn::{Entry, Origin, Txn, TxnOp};
 use crate::watch::WatchTrigger;
 
 pub mod codec;
+#[cfg(test)]
+mod digest_check;
 
 #[derive(Debug, Clone, Default)]
 pub struct ZkState {
@@ -19,6 +22,8 @@ pub struct ZkState {
     pub sessions: SessionTable,
     /// The zxid of the last applied transaction.
     pub last_zxid: i64,
+    /// The tree's digest at recent multiples of 128 zxids (`hash`); derived, not persisted.
+    pub digests: DigestLog,
 }
 
 /// A session-level consequence of a txn that the node must act on.
@@ -102,6 +107,9 @@ impl ZkState {
             changes = Changes::default();
         }
         self.apply_effect(effect);
+        if txn.op.consumes_zxid() {
+            self.digests.record(self.last_zxid, self.tree.digest());
+        }
         Applied {
             origin: txn.origin,
             session_id: txn.session_id,

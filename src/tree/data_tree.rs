@@ -8,44 +8,10 @@ use imbl::{HashMap, OrdSet};
 use jute::{Acl, Buffer};
 
 use super::acl::open_acl;
+use super::digest;
 use super::node::{DataNode, NodeKind, StatPersisted};
 use super::path;
-
-/// The parent fields a create or delete changes.
-#[derive(Debug, Clone, Copy)]
-pub struct ParentMark {
-    cversion: i32,
-    pzxid: i64,
-}
-
-/// The inverse of one mutation.
-#[derive(Debug)]
-pub enum Undo {
-    Created {
-        path: String,
-        parent: ParentMark,
-    },
-    Deleted {
-        path: String,
-        node: DataNode,
-        parent: ParentMark,
-    },
-    DataSet {
-        path: String,
-        data: Buffer,
-        stat: StatPersisted,
-    },
-    AclSet {
-        path: String,
-        acl: Arc<Vec<Acl>>,
-        stat: StatPersisted,
-    },
-    /// A quota stats node's data, which the server rewrites without touching its Stat.
-    QuotaUsage {
-        path: String,
-        data: Buffer,
-    },
-}
+use super::undo::{ParentMark, Undo};
 
 /// What a new node is made of.
 pub struct NewNode {
@@ -69,6 +35,8 @@ pub struct DataTree {
     data_size: u64,
     /// Every distinct ACL once (ZooKeeper's ACL cache): most nodes share a few ACLs.
     acl_cache: HashSet<Arc<Vec<Acl>>>,
+    /// ZooKeeper's tree digest: the wrapping sum of every node's digest, kept as nodes change.
+    digest: i64,
 }
 
 /// A node to change; copied first if a snapshot still shares it. (A function of the map, not
@@ -120,6 +88,7 @@ impl DataTree {
             ttls: OrdSet::new(),
             data_size: 0,
             acl_cache: HashSet::new(),
+            digest: 0,
         }
     }
 
@@ -169,15 +138,31 @@ impl DataTree {
         self.nodes.iter().map(|(p, node)| (&**p, &**node))
     }
 
-    fn insert_raw(&mut self, p: &str, node: DataNode) {
+    pub(super) fn insert_raw(&mut self, p: &str, node: DataNode) {
         if let Some(parent) = path::parent(p).and_then(|pp| node_mut(&mut self.nodes, pp)) {
             parent.children.insert(path::child_name(p).to_owned());
         }
         self.insert_unlinked(p, node);
     }
 
+    /// Changes the node at `p` (which exists) and keeps the tree's digest in step with it.
+    pub(super) fn change<R>(&mut self, p: &str, f: impl FnOnce(&mut DataNode) -> R) -> R {
+        let node = node_mut(&mut self.nodes, p).expect("changed node exists");
+        let before = digest::node_digest(p, node);
+        let result = f(node);
+        let after = digest::node_digest(p, node);
+        self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
+        result
+    }
+
+    /// ZooKeeper's tree digest (see `digest`).
+    pub fn digest(&self) -> i64 {
+        self.digest
+    }
+
     /// Adds `p` to the map, its size and its kind's index; not to its parent's children.
     fn insert_unlinked(&mut self, p: &str, node: DataNode) {
+        self.digest = self.digest.wrapping_add(digest::node_digest(p, &node));
         self.data_size += (p.len() + node.data_len()) as u64;
         self.index(p, node.kind(), true);
         self.nodes.insert(Arc::from(p), Arc::new(node));
@@ -226,10 +211,12 @@ impl DataTree {
     /// Creates `p` under an existing parent; the caller has checked everything.
     pub fn create(&mut self, p: &str, new: NewNode, zxid: i64, time_ms: i64) -> Undo {
         let parent_path = path::parent(p).expect("create has a parent");
-        let parent = node_mut(&mut self.nodes, parent_path).expect("parent exists");
-        let mark = ParentMark { cversion: parent.stat.cversion, pzxid: parent.stat.pzxid };
-        parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
-        parent.stat.pzxid = zxid;
+        let mark = self.change(parent_path, |parent| {
+            let mark = ParentMark { cversion: parent.stat.cversion, pzxid: parent.stat.pzxid };
+            parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
+            parent.stat.pzxid = zxid;
+            mark
+        });
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -246,15 +233,19 @@ impl DataTree {
     /// Deletes `p`, which exists and has no children.
     pub fn delete(&mut self, p: &str, zxid: i64) -> Undo {
         let node = self.remove_raw(p);
-        let parent = self.parent_mut(p);
-        let mark = ParentMark { cversion: parent.stat.cversion, pzxid: parent.stat.pzxid };
-        parent.stat.pzxid = zxid;
+        let parent_path = path::parent(p).expect("node has a parent");
+        let mark = self.change(parent_path, |parent| {
+            let mark = ParentMark { cversion: parent.stat.cversion, pzxid: parent.stat.pzxid };
+            parent.stat.pzxid = zxid;
+            mark
+        });
         Undo::Deleted { path: p.to_owned(), node, parent: mark }
     }
 
-    fn remove_raw(&mut self, p: &str) -> DataNode {
+    pub(super) fn remove_raw(&mut self, p: &str) -> DataNode {
         let node = self.nodes.remove(p).expect("deleted node exists");
         let node = Arc::try_unwrap(node).unwrap_or_else(|shared| (*shared).clone());
+        self.digest = self.digest.wrapping_sub(digest::node_digest(p, &node));
         self.data_size -= (p.len() + node.data_len()) as u64;
         self.index(p, node.kind(), false);
         self.parent_mut(p).children.remove(path::child_name(p));
@@ -267,29 +258,32 @@ impl DataTree {
     }
 
     pub fn set_data(&mut self, p: &str, data: Buffer, zxid: i64, time_ms: i64) -> Undo {
-        let node = node_mut(&mut self.nodes, p).expect("node exists");
-        let old_len = node.data_len();
-        let undo = Undo::DataSet {
-            path: p.to_owned(),
-            data: std::mem::replace(&mut node.data, data),
-            stat: node.stat,
-        };
-        node.stat.version = node.stat.version.wrapping_add(1);
-        node.stat.mzxid = zxid;
-        node.stat.mtime = time_ms;
-        self.data_size = self.data_size - old_len as u64 + node.data_len() as u64;
+        let (undo, old_len, new_len) = self.change(p, |node| {
+            let old_len = node.data_len();
+            let undo = Undo::DataSet {
+                path: p.to_owned(),
+                data: std::mem::replace(&mut node.data, data),
+                stat: node.stat,
+            };
+            node.stat.version = node.stat.version.wrapping_add(1);
+            node.stat.mzxid = zxid;
+            node.stat.mtime = time_ms;
+            (undo, old_len, node.data_len())
+        });
+        self.data_size = self.data_size - old_len as u64 + new_len as u64;
         undo
     }
 
     pub fn set_acl(&mut self, p: &str, acl: Arc<Vec<Acl>>) -> Undo {
-        let node = node_mut(&mut self.nodes, p).expect("node exists");
-        let undo = Undo::AclSet {
-            path: p.to_owned(),
-            acl: std::mem::replace(&mut node.acl, acl),
-            stat: node.stat,
-        };
-        node.stat.aversion = node.stat.aversion.wrapping_add(1);
-        undo
+        self.change(p, |node| {
+            let undo = Undo::AclSet {
+                path: p.to_owned(),
+                acl: std::mem::replace(&mut node.acl, acl),
+                stat: node.stat,
+            };
+            node.stat.aversion = node.stat.aversion.wrapping_add(1);
+            undo
+        })
     }
 
     /// Rewrites a quota stats node's data; its Stat stays as it was.
@@ -298,11 +292,13 @@ impl DataTree {
         Undo::QuotaUsage { path: p.to_owned(), data: old }
     }
 
-    fn replace_data(&mut self, p: &str, data: Buffer) -> Buffer {
-        let node = node_mut(&mut self.nodes, p).expect("node exists");
-        let old_len = node.data_len();
-        let old = std::mem::replace(&mut node.data, data);
-        self.data_size = self.data_size - old_len as u64 + node.data_len() as u64;
+    pub(super) fn replace_data(&mut self, p: &str, data: Buffer) -> Buffer {
+        let (old, new_len) = self.change(p, |node| {
+            let old = std::mem::replace(&mut node.data, data);
+            (old, node.data_len())
+        });
+        let old_len = old.as_ref().map_or(0, Vec::len);
+        self.data_size = self.data_size - old_len as u64 + new_len as u64;
         old
     }
 
@@ -317,41 +313,6 @@ impl DataTree {
             pending.extend(node.children.iter().map(|c| path::join(&current, c)));
         }
         (count, bytes)
-    }
-
-    /// Reverts one mutation; a failed multi reverts its mutations newest first.
-    pub fn undo(&mut self, undo: Undo) {
-        match undo {
-            Undo::Created { path: p, parent } => {
-                self.remove_raw(&p);
-                self.restore_parent(&p, parent);
-            }
-            Undo::Deleted { path: p, node, parent } => {
-                self.insert_raw(&p, node);
-                self.restore_parent(&p, parent);
-            }
-            Undo::DataSet { path: p, data, stat } => {
-                let node = node_mut(&mut self.nodes, &p).expect("node exists");
-                let new_len = node.data_len();
-                node.data = data;
-                node.stat = stat;
-                self.data_size = self.data_size - new_len as u64 + node.data_len() as u64;
-            }
-            Undo::QuotaUsage { path: p, data } => {
-                self.replace_data(&p, data);
-            }
-            Undo::AclSet { path: p, acl, stat } => {
-                let node = node_mut(&mut self.nodes, &p).expect("node exists");
-                node.acl = acl;
-                node.stat = stat;
-            }
-        }
-    }
-
-    fn restore_parent(&mut self, p: &str, mark: ParentMark) {
-        let parent = self.parent_mut(p);
-        parent.stat.cversion = mark.cversion;
-        parent.stat.pzxid = mark.pzxid;
     }
 
     /// ZooKeeper's znode_count: it keeps the root under two keys, so a fresh tree counts 5.

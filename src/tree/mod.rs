@@ -3,9 +3,12 @@
 
 pub mod acl;
 mod data_tree;
+pub mod digest;
 pub mod node;
 pub mod path;
 pub mod quota;
+mod undo;
 
-pub use data_tree::{DataTree, NewNode, Undo, SYSTEM_NODES};
+pub use data_tree::{DataTree, NewNode, SYSTEM_NODES};
 pub use node::{DataNode, NodeKind, StatPersisted};
+pub use undo::Undo;
