@@ -19,5 +19,8 @@ cargo test --workspace
 step "cargo build --release (the binary the compatibility tests run)"
 cargo build --release
 
+step "the README's first command, as written, in a fresh clone"
+scripts/check-readme-start.sh
+
 step "compatibility tests: stock clients against Apache ZooKeeper 3.8 and corral"
 CORRAL_BIN="$PWD/target/release/corral" compat-tests/run.sh
