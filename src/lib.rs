@@ -15,6 +15,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod four_letter;
+pub mod memory;
 pub mod node;
 pub mod ops;
 pub mod replication;

@@ -89,6 +89,7 @@ impl Server {
             tokio::spawn(node.clone().run_expiry(shutdown.clone())),
             tokio::spawn(node.clone().run_reaper(shutdown.clone())),
             tokio::spawn(accept_loop(node.clone(), listener, shutdown.clone())),
+            tokio::spawn(crate::memory::run_trimmer(shutdown.clone())),
         ];
         Ok(Server { addr, node, raft, shutdown, tasks })
     }
