@@ -40,6 +40,10 @@ pub enum ZkError {
     RuntimeInconsistency,
     #[error("a SASL-authenticated session is required")]
     SessionClosedRequireSaslAuth,
+    /// A read whose reply would pass the connection's byte bound (`corral.clientQueueMaxBytes`):
+    /// the connection is closed rather than the reply built. Never sent as a code.
+    #[error("the reply would pass the connection's byte bound")]
+    ReplyTooLarge,
 }
 
 impl ZkError {
@@ -47,6 +51,8 @@ impl ZkError {
     pub fn code(self) -> ErrorCode {
         match self {
             ZkError::NoNode => ErrorCode::NoNode,
+            // Closes the connection; were it ever sent, it would be the request's fault.
+            ZkError::ReplyTooLarge => ErrorCode::MarshallingError,
             ZkError::NodeExists => ErrorCode::NodeExists,
             ZkError::BadVersion => ErrorCode::BadVersion,
             ZkError::NotEmpty => ErrorCode::NotEmpty,

@@ -22,12 +22,18 @@ const COMMANDS: &[&str] = &[
     "dump", "isro", "dirs", "gtmk", "stmk", "hash",
 ];
 
-/// How long `stmk` waits for its 8-byte mask.
-const MASK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long `stmk` waits for its 8-byte mask. ZooKeeper reads once, without waiting, what has
+/// arrived with the word; this allows only for the rest of the same packet.
+const MASK_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The command named by a connection's first four bytes, if they name one.
 pub fn command(first: [u8; 4]) -> Option<&'static str> {
     COMMANDS.iter().copied().find(|c| c.as_bytes() == first)
+}
+
+/// Words whose answer grows with the number of watches, sessions or connections.
+pub fn is_heavy(command: &str) -> bool {
+    matches!(command, "stat" | "cons" | "wchc" | "wchp" | "dump")
 }
 
 /// The answer to `command`. `stmk` reads its mask from the socket first: eight bytes,
@@ -282,8 +288,9 @@ fn wchs(node: &Node) -> String {
     })
 }
 
-fn session_of(node: &Node, conn: u64) -> i64 {
-    node.connection_list().iter().find(|c| c.id == conn).map_or(0, |c| c.session_id())
+/// Each connection's session, looked up once per command rather than once per path.
+fn sessions_of(node: &Node) -> std::collections::HashMap<u64, i64> {
+    node.connection_list().iter().map(|c| (c.id, c.session_id())).collect()
 }
 
 fn wchc(node: &Node) -> String {
@@ -296,10 +303,11 @@ fn wchc(node: &Node) -> String {
         }
         by_conn
     });
+    let sessions = sessions_of(node);
     let mut out = String::new();
     for (conn, mut paths) in by_conn {
         paths.sort();
-        let _ = writeln!(out, "0x{:x}", session_of(node, conn));
+        let _ = writeln!(out, "0x{:x}", sessions.get(&conn).copied().unwrap_or(0));
         paths.iter().for_each(|p| {
             let _ = writeln!(out, "\t{p}");
         });
@@ -315,11 +323,12 @@ fn wchp(node: &Node) -> String {
         list.sort();
         list
     });
+    let sessions = sessions_of(node);
     let mut out = String::new();
     for (path, conns) in by_path {
         let _ = writeln!(out, "{path}");
         for c in conns {
-            let _ = writeln!(out, "\t0x{:x}", session_of(node, c));
+            let _ = writeln!(out, "\t0x{:x}", sessions.get(&c).copied().unwrap_or(0));
         }
     }
     out.push('\n');

@@ -35,6 +35,13 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
         _ => return,
     }
     if let Some(command) = four_letter::command(first) {
+        let _slot = match four_letter::is_heavy(command) {
+            true => match node.heavy_four_letter_slots.acquire().await {
+                Ok(permit) => Some(permit),
+                Err(_) => return,
+            },
+            false => None,
+        };
         let text = four_letter::answer(&node, command, &mut socket).await;
         // A client that never reads its answer is not waited on for long.
         let write = async {
@@ -70,10 +77,25 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
         node.unregister(&conn);
         return;
     }
-    let writer = tokio::spawn(writer::run(node.clone(), conn.clone(), write_half, outbound));
+    let backlog = kernel_backlog(&write_half);
+    let writer =
+        tokio::spawn(writer::run(node.clone(), conn.clone(), (write_half, backlog), outbound));
     read_requests(&node, &conn, &mut frames).await;
     let _ = writer.await;
     node.unregister(&conn);
+}
+
+/// Reads the socket's unsent byte count from the kernel (TIOCOUTQ), for the writer's stall
+/// check. The writer owns the write half, so the descriptor outlives every call.
+fn kernel_backlog(socket: &tokio::net::tcp::OwnedWriteHalf) -> writer::KernelBacklog {
+    use std::os::fd::AsRawFd;
+    let fd = socket.as_ref().as_raw_fd();
+    Box::new(move || {
+        let mut unsent: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ writes one int; `fd` is a TCP socket kept open by the writer.
+        let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut unsent) };
+        (rc == 0).then_some(unsent.max(0) as usize)
+    })
 }
 
 /// Reads frames from the socket. Frames already buffered are decoded before the socket is

@@ -137,16 +137,24 @@ async fn dispatch(
         Request::MultiRead(ref multi) if multi.ops.iter().any(|o| !o.is_read()) => {
             reply(conn, xid, node.last_zxid(), Err(ZkError::Marshalling));
         }
-        other => answer_read(node, conn, xid, &other),
+        other => return answer_read(node, conn, xid, &other),
     }
     Next::Continue
 }
 
-fn answer_read(node: &Node, conn: &ConnShared, xid: i32, request: &Request) {
+fn answer_read(node: &Node, conn: &ConnShared, xid: i32, request: &Request) -> Next {
     let Some(answer) = node.read(conn, request) else {
         reply(conn, xid, node.last_zxid(), Err(ZkError::Unimplemented));
-        return;
+        return Next::Continue;
     };
+    if answer.result == Err(ZkError::ReplyTooLarge) {
+        tracing::warn!(
+            conn = conn.id,
+            peer = %conn.peer,
+            "a multiRead's reply would pass corral.clientQueueMaxBytes; closing the connection"
+        );
+        return Next::Close;
+    }
     for (path, event) in answer.missed {
         let event = jute::WatcherEvent {
             event_type: event.as_i32(),
@@ -157,6 +165,7 @@ fn answer_read(node: &Node, conn: &ConnShared, xid: i32, request: &Request) {
         conn.send(Outbound::Notification { zxid: -1, event });
     }
     reply(conn, xid, answer.zxid, answer.result);
+    Next::Continue
 }
 
 fn authenticate(node: &Node, conn: &ConnShared, xid: i32, packet: &jute::AuthPacket) -> Next {

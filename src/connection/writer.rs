@@ -69,7 +69,7 @@ fn gather(
 pub async fn run<W: AsyncWrite + Unpin>(
     node: Arc<Node>,
     conn: Arc<ConnShared>,
-    mut socket: W,
+    (mut socket, backlog): (W, KernelBacklog),
     mut outbound: OutboundReceiver,
 ) {
     let mut buffer = BytesMut::new();
@@ -80,7 +80,7 @@ pub async fn run<W: AsyncWrite + Unpin>(
         };
         let Some(first) = first else { break };
         let burst = gather(first, &mut outbound, &mut buffer);
-        match write_burst(&node, &conn, &mut socket, &buffer).await {
+        match write_burst(&node, &conn, (&mut socket, &backlog), &buffer).await {
             Ok(()) => {}
             Err(e @ WriteError::Stalled(_)) => {
                 tracing::warn!(conn = conn.id, peer = %conn.peer, error = %e, "closing the connection");
@@ -118,29 +118,44 @@ enum WriteError {
     Closing,
 }
 
-/// Writes the burst, waiting at most the stall limit for each step of progress. A client that
-/// takes bytes, however slowly, counts as alive: its session is touched as ZooKeeper touches a
-/// connection on every I/O event, since its requests may be waiting behind the back-pressure.
+/// How many bytes the kernel still holds unsent for the client (TIOCOUTQ): when it falls, the
+/// client is reading even though the socket is not yet ready to take more.
+pub type KernelBacklog = Box<dyn Fn() -> Option<usize> + Send + Sync>;
+
+/// Writes the burst. A client that takes bytes, however slowly, counts as alive: its session
+/// is touched, as ZooKeeper touches a connection on every I/O event, since its requests may be
+/// waiting behind the back-pressure. One that takes nothing for the stall limit is given up.
 async fn write_burst<W: AsyncWrite + Unpin>(
     node: &Node,
     conn: &ConnShared,
-    socket: &mut W,
+    (socket, backlog): (&mut W, &KernelBacklog),
     mut bytes: &[u8],
 ) -> Result<(), WriteError> {
     let limit = conn.stall_limit();
+    let check_every = (limit / 4).max(std::time::Duration::from_millis(250));
+    let mut last_progress = tokio::time::Instant::now();
+    let mut last_backlog = backlog();
     while !bytes.is_empty() {
-        let write = tokio::time::timeout(limit, socket.write(bytes));
-        let written = tokio::select! {
-            result = write => result.map_err(|_| WriteError::Stalled(limit))??,
+        tokio::select! {
+            written = socket.write(bytes) => match written? {
+                0 => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+                n => bytes = &bytes[n..],
+            },
+            () = tokio::time::sleep(check_every) => {
+                let now = backlog();
+                if now.is_none() || now >= last_backlog {
+                    if last_progress.elapsed() >= limit {
+                        return Err(WriteError::Stalled(limit));
+                    }
+                    continue;
+                }
+                // The kernel's backlog fell: the client read something.
+            }
             () = conn.closing.cancelled() => return Err(WriteError::Closing),
-        };
-        if written == 0 {
-            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
         }
-        bytes = &bytes[written..];
-        if !bytes.is_empty() {
-            node.tracker.lock().touch(conn.session_id(), tokio::time::Instant::now());
-        }
+        last_progress = tokio::time::Instant::now();
+        last_backlog = backlog();
+        node.tracker.lock().touch(conn.session_id(), last_progress);
     }
     Ok(())
 }

@@ -65,7 +65,8 @@ impl Node {
             return;
         }
         let connections = self.connections.read();
-        for conn in targets.iter().filter_map(|id| connections.get(id)) {
+        let live = targets.iter().filter_map(|id| connections.get(id));
+        for conn in live.filter(|c| !c.closing.is_cancelled()) {
             // ZooKeeper 3.8.4+/3.9.2+: events are filtered by READ permission (CVE-2024-23944).
             if check_perm(&self.apply_config.acl, &trigger.acl, &conn.auth(), perms::READ).is_err()
             {

@@ -112,6 +112,10 @@ impl ConnShared {
     /// reading: the connection is closed and the client will reconnect and re-register its
     /// watches.
     pub fn send(&self, frame: Outbound) -> bool {
+        if self.closing.is_cancelled() {
+            // Already going: nothing more is queued, and nothing more is said about it.
+            return false;
+        }
         match self.outbound.push(frame) {
             Ok(()) => true,
             Err(Refused::OverLimit { unsent }) => {
@@ -168,6 +172,11 @@ impl ConnShared {
     /// Frames queued and not yet taken by the socket (`cons`'s `queued`).
     pub fn queued(&self) -> usize {
         self.outbound.unsent_frames()
+    }
+
+    /// The largest frame this connection's queue can still take before its hard bound.
+    pub fn reply_room(&self) -> usize {
+        self.outbound.limits().hard.saturating_sub(self.outbound.unsent_bytes())
     }
 
     /// Bytes queued and not yet taken by the socket.

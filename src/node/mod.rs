@@ -61,7 +61,14 @@ pub struct Node {
     next_conn: AtomicU64,
     next_request: AtomicU64,
     pub started: Instant,
+    /// Four-letter words whose answer grows with the server (dumps of watches, sessions and
+    /// connections) are built this many at a time, so clients that ask and never read cannot
+    /// hold many copies of such an answer.
+    pub heavy_four_letter_slots: tokio::sync::Semaphore,
 }
+
+/// See `Node::heavy_four_letter_slots`.
+const HEAVY_FOUR_LETTER_SLOTS: usize = 4;
 
 impl Node {
     pub fn new(config: Arc<Config>, passwords: PasswordKey, replicator: Replicator) -> Node {
@@ -86,6 +93,7 @@ impl Node {
             next_conn: AtomicU64::new(1),
             next_request: AtomicU64::new(1),
             started: Instant::now(),
+            heavy_four_letter_slots: tokio::sync::Semaphore::new(HEAVY_FOUR_LETTER_SLOTS),
             config,
         }
     }

@@ -1,6 +1,7 @@
 //! A connection's outbound queue, bounded in bytes: what apply and the request loop hand to the
-//! connection's writer task. Every frame is counted at its wire size from the moment it is
-//! queued until the socket has taken it, so the bound covers the writer's buffer too.
+//! connection's writer task. Every frame is counted from the moment it is queued until the
+//! socket has taken it, so the bound covers the writer's buffer too, at what it costs in
+//! memory: its wire size plus the queue's own cost per frame.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,7 +22,19 @@ pub enum Outbound {
 /// The length prefix and the reply header of every frame.
 const FRAME_OVERHEAD: usize = 4 + 16;
 
+/// What a queued frame costs beyond its wire size: its slot in the queue and the heap blocks
+/// behind its path and body (a small event takes about 5 times its wire size in memory).
+const QUEUE_COST_PER_FRAME: usize = std::mem::size_of::<(Outbound, usize)>() + 64;
+
 impl Outbound {
+    /// The bytes this frame is counted at while queued: wire size plus the queue's cost.
+    pub fn queued_cost(&self) -> usize {
+        match self {
+            Outbound::Close => 0,
+            _ => self.wire_len() + QUEUE_COST_PER_FRAME,
+        }
+    }
+
     /// The bytes this frame takes on the wire, length prefix included.
     pub fn wire_len(&self) -> usize {
         match self {
@@ -84,7 +97,7 @@ impl OutboundQueue {
 
     /// Queues a frame without waiting. `Close` is always accepted: it takes no bytes.
     pub fn push(&self, frame: Outbound) -> Result<(), Refused> {
-        let bytes = frame.wire_len();
+        let bytes = frame.queued_cost();
         let unsent = self.unsent_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
         if unsent > self.limits.hard && bytes > 0 {
             self.unsent_bytes.fetch_sub(bytes, Ordering::AcqRel);
@@ -140,9 +153,9 @@ mod tests {
 
     #[test]
     fn the_hard_bound_refuses_bytes_but_not_close() {
-        let limits = QueueLimits { soft: 100, hard: 3000 };
+        let limits = QueueLimits { soft: 100, hard: 3 * reply(1000).queued_cost() - 1 };
         let (queue, mut receiver) = OutboundQueue::new(limits);
-        let one = reply(1000).wire_len();
+        let one = reply(1000).queued_cost();
         assert_eq!(queue.push(reply(1000)), Ok(()));
         assert_eq!(queue.push(reply(1000)), Ok(()));
         assert_eq!(queue.push(reply(1000)), Err(Refused::OverLimit { unsent: 2 * one }));

@@ -27,6 +27,7 @@ impl Node {
             policy: &self.apply_config.acl,
             ids: &ids,
             session_id: conn.session_id(),
+            max_reply_bytes: conn.reply_room(),
         };
         let mut missed = Vec::new();
         let result = match request {

@@ -20,6 +20,9 @@ pub struct ReadCtx<'a> {
     pub policy: &'a AclPolicy,
     pub ids: &'a [Id],
     pub session_id: i64,
+    /// The largest reply the connection can still queue; a multiRead stops building its
+    /// reply past it (each of its getData ops copies a node's data).
+    pub max_reply_bytes: usize,
 }
 
 /// A read's reply and the watch it leaves behind, if any.
@@ -115,21 +118,25 @@ pub fn get_ephemerals(ctx: &ReadCtx, req: &PathRequest) -> ZkResult<Response> {
 
 /// multiRead: each op runs on its own; a failure is that op's result only. No watches.
 pub fn multi_read(ctx: &ReadCtx, ops: &[MultiOp]) -> ZkResult<Response> {
-    let results = ops
-        .iter()
-        .map(|op| {
-            let outcome = match op {
-                MultiOp::GetData(r) => get_data(ctx, r).result,
-                MultiOp::GetChildren(r) => get_children(ctx, r, false).result,
-                _ => Err(ZkError::Marshalling),
-            };
-            match outcome {
-                Ok(Response::GetData(r)) => MultiResult::GetData(r),
-                Ok(Response::GetChildren(r)) => MultiResult::GetChildren(r),
-                Ok(_) => MultiResult::Error(ZkError::Marshalling.as_i32()),
-                Err(e) => MultiResult::Error(e.as_i32()),
-            }
-        })
-        .collect();
+    let mut results = Vec::with_capacity(ops.len().min(1024));
+    let mut bytes = 0usize;
+    for op in ops {
+        let outcome = match op {
+            MultiOp::GetData(r) => get_data(ctx, r).result,
+            MultiOp::GetChildren(r) => get_children(ctx, r, false).result,
+            _ => Err(ZkError::Marshalling),
+        };
+        let result = match outcome {
+            Ok(Response::GetData(r)) => MultiResult::GetData(r),
+            Ok(Response::GetChildren(r)) => MultiResult::GetChildren(r),
+            Ok(_) => MultiResult::Error(ZkError::Marshalling.as_i32()),
+            Err(e) => MultiResult::Error(e.as_i32()),
+        };
+        bytes += result.encoded_len();
+        if bytes > ctx.max_reply_bytes {
+            return Err(ZkError::ReplyTooLarge);
+        }
+        results.push(result);
+    }
     Ok(Response::Multi(MultiResponse { results }))
 }

@@ -45,6 +45,9 @@ type Clear = fn(&mut Modes);
 pub struct WatchManager {
     data: Table,
     child: Table,
+    /// The paths each connection watches, in either table, so a closing connection's watches
+    /// go without a walk of every watched path (ZooKeeper's watch2Paths).
+    by_conn: HashMap<ConnId, HashSet<String>>,
     /// Paths with a recursive watch; ancestors are walked only when there is one.
     recursive_paths: usize,
 }
@@ -55,6 +58,10 @@ fn modes_mut<'a>(table: &'a mut Table, p: &str, conn: ConnId) -> &'a mut Modes {
 
 impl WatchManager {
     pub fn add(&mut self, conn: ConnId, p: &str, kind: WatchKind) {
+        let paths = self.by_conn.entry(conn).or_default();
+        if !paths.contains(p) {
+            paths.insert(p.to_owned());
+        }
         match kind {
             WatchKind::Data => modes_mut(&mut self.data, p, conn).standard = true,
             WatchKind::Child => modes_mut(&mut self.child, p, conn).standard = true,
@@ -90,7 +97,27 @@ impl WatchManager {
             }
             _ => {}
         }
+        for conn in &notified {
+            self.forget_if_unwatched(*conn, p);
+        }
+        // One-shot watches that fired are gone: keep no high-water capacity for them.
+        shrink_if_sparse(&mut self.data);
+        shrink_if_sparse(&mut self.child);
         notified
+    }
+
+    /// Drops `p` from `conn`'s index once neither table holds a watch of it there.
+    fn forget_if_unwatched(&mut self, conn: ConnId, p: &str) {
+        let holds = |t: &Table| t.get(p).is_some_and(|w| w.contains_key(&conn));
+        if holds(&self.data) || holds(&self.child) {
+            return;
+        }
+        if let Some(paths) = self.by_conn.get_mut(&conn) {
+            paths.remove(p);
+            if paths.is_empty() {
+                self.by_conn.remove(&conn);
+            }
+        }
     }
 
     fn fire_data(&mut self, p: &str, seen: &mut HashSet<ConnId>, out: &mut Vec<ConnId>) {
@@ -153,21 +180,31 @@ impl WatchManager {
         self.recursive_paths -= lost_recursive;
         prune(&mut self.data, p, conn);
         prune(&mut self.child, p, conn);
+        self.forget_if_unwatched(conn, p);
     }
 
-    /// Drops every watch of a closed connection.
+    /// Drops every watch of a closed connection: only the paths it watched are visited.
     pub fn remove_connection(&mut self, conn: ConnId) {
+        let Some(paths) = self.by_conn.remove(&conn) else {
+            return;
+        };
         let mut lost_recursive = 0;
-        for table in [&mut self.data, &mut self.child] {
-            table.retain(|_, watchers| {
+        for p in &paths {
+            for table in [&mut self.data, &mut self.child] {
+                let Some(watchers) = table.get_mut(p.as_str()) else { continue };
                 if let Some(modes) = watchers.remove(&conn) {
                     lost_recursive += usize::from(modes.recursive);
                 }
-                !watchers.is_empty()
-            });
+                if watchers.is_empty() {
+                    table.remove(p.as_str());
+                }
+            }
         }
         // Child-table entries never carry `recursive`, so this counts data-table ones only.
         self.recursive_paths -= lost_recursive;
+        shrink_if_sparse(&mut self.data);
+        shrink_if_sparse(&mut self.child);
+        shrink_if_sparse(&mut self.by_conn);
     }
 
     /// ZooKeeper's watch_count: watching connections per path, summed over both tables.
@@ -196,6 +233,14 @@ fn fire_exact(table: &mut Table, p: &str, seen: &mut HashSet<ConnId>, out: &mut 
     watchers.retain(|_, m| !m.is_empty());
     if watchers.is_empty() {
         table.remove(p);
+    }
+}
+
+/// A table emptied by a burst of watches gives its memory back instead of keeping its
+/// high-water capacity.
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(table: &mut HashMap<K, V>) {
+    if table.capacity() > 1024 && table.capacity() > 4 * table.len() {
+        table.shrink_to_fit();
     }
 }
 
@@ -265,5 +310,19 @@ mod tests {
         w.add(7, "/x", WatchKind::PersistentRecursive);
         w.remove_connection(7);
         assert_eq!(w.recursive_paths, 0);
+    }
+
+    #[test]
+    fn the_index_of_a_connections_paths_follows_its_watches() {
+        let mut w = WatchManager::default();
+        w.add(1, "/a", WatchKind::Data);
+        w.add(1, "/b", WatchKind::Child);
+        w.add(2, "/a", WatchKind::Persistent);
+        w.trigger("/a", EventType::NodeDataChanged);
+        assert_eq!(w.by_conn[&1], HashSet::from(["/b".to_owned()]), "fired one-shots leave it");
+        assert!(w.remove(1, "/b", WatcherType::Any));
+        assert!(!w.by_conn.contains_key(&1));
+        w.remove_connection(2);
+        assert_eq!((w.watch_count(), w.by_conn.len()), (0, 0));
     }
 }

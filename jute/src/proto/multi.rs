@@ -156,6 +156,11 @@ pub enum MultiResult {
 }
 
 impl MultiResult {
+    /// The bytes this result takes in a MultiResponse: its header and its body.
+    pub fn encoded_len(&self) -> usize {
+        9 + self.body_len()
+    }
+
     fn header(&self) -> MultiHeader {
         let (op, err) = match self {
             MultiResult::Create(_) => (OpCode::Create, 0),
@@ -238,6 +243,6 @@ impl Encode for MultiResponse {
         MultiHeader::END.encode(out);
     }
     fn encoded_len(&self) -> usize {
-        9 + self.results.iter().map(|r| 9 + r.body_len()).sum::<usize>()
+        9 + self.results.iter().map(MultiResult::encoded_len).sum::<usize>()
     }
 }
