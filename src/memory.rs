@@ -11,17 +11,20 @@ use tokio_util::sync::CancellationToken;
 /// How often the free share of the heap is looked at.
 const INTERVAL: Duration = Duration::from_secs(5);
 
-/// Trim once this much resident memory is not allocated...
+/// Trim once this much resident memory is not allocated and it is at least `MIN_IDLE_SHARE`
+/// of the resident memory (so a large steady tree is not walked for the little it would give
+/// back)...
 const MIN_IDLE_BYTES: usize = 16 << 20;
-/// ...and it is at least this share of the resident memory (so a large steady tree is not
-/// walked for the little it would give back).
 const MIN_IDLE_SHARE: f64 = 0.125;
+/// ...or once this much is idle, whatever the share.
+const ALWAYS_IDLE_BYTES: usize = 64 << 20;
 
 /// Whether `resident` bytes of anonymous memory, of which `allocated` are in use, are worth a
 /// trim. After a trim, resident falls back towards allocated, so trims do not repeat.
 fn worth_trimming(resident: usize, allocated: usize) -> bool {
     let idle = resident.saturating_sub(allocated);
-    idle >= MIN_IDLE_BYTES && idle as f64 >= resident as f64 * MIN_IDLE_SHARE
+    idle >= ALWAYS_IDLE_BYTES
+        || (idle >= MIN_IDLE_BYTES && idle as f64 >= resident as f64 * MIN_IDLE_SHARE)
 }
 
 /// The process's anonymous resident memory (heap, stacks), in bytes.
@@ -48,17 +51,29 @@ pub async fn run_trimmer(shutdown: CancellationToken) {
 /// Trims glibc's heap if enough of it is free; true when it trimmed.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn trim_if_worth_it() -> bool {
-    let Some(resident) = resident_anonymous() else { return false };
-    // SAFETY: mallinfo2 and malloc_trim take no pointers and are thread-safe in glibc.
-    let info = unsafe { libc::mallinfo2() };
-    let allocated = info.uordblks + info.hblkhd;
-    if !worth_trimming(resident, allocated) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    /// The idle memory a trim could not give back (partly used pages): the next trim waits
+    /// until that much more than this is idle, so fragmentation does not trim every interval.
+    static LEFT_AFTER_TRIM: AtomicUsize = AtomicUsize::new(0);
+    let idle = || -> Option<(usize, usize)> {
+        let resident = resident_anonymous()?;
+        // SAFETY: mallinfo2 takes no pointers and is thread-safe in glibc.
+        let info = unsafe { libc::mallinfo2() };
+        Some((resident, info.uordblks + info.hblkhd))
+    };
+    let Some((resident, allocated)) = idle() else { return false };
+    let left = LEFT_AFTER_TRIM.load(Ordering::Relaxed);
+    if !worth_trimming(resident.saturating_sub(left), allocated) {
         return false;
     }
     let started = std::time::Instant::now();
-    // SAFETY: as above.
+    // SAFETY: malloc_trim takes no pointers and is thread-safe in glibc.
     unsafe { libc::malloc_trim(0) };
-    tracing::debug!(resident, allocated, took = ?started.elapsed(), "gave freed heap back");
+    let took = started.elapsed();
+    if let Some((after, allocated)) = idle() {
+        LEFT_AFTER_TRIM.store(after.saturating_sub(allocated), Ordering::Relaxed);
+    }
+    tracing::debug!(resident, allocated, ?took, "gave freed heap back");
     true
 }
 
@@ -74,7 +89,8 @@ mod tests {
     #[test]
     fn only_a_large_free_share_is_trimmed() {
         assert!(!worth_trimming(10 << 20, 2 << 20), "too little to bother");
-        assert!(!worth_trimming(1 << 30, (1 << 30) - (64 << 20)), "a small share of a large heap");
+        assert!(!worth_trimming(1 << 30, (1 << 30) - (32 << 20)), "a small share of a large heap");
+        assert!(worth_trimming(1 << 30, (1 << 30) - (100 << 20)), "but not a small amount");
         assert!(worth_trimming(100 << 20, 20 << 20));
     }
 }
