@@ -2,8 +2,10 @@
 //! buffer per burst, hands the bytes to the socket (releasing them from the queue's byte
 //! bound), and closes the socket after a `Close` or when the client stops taking bytes.
 
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::BytesMut;
 use jute::{xid, FrameCodec, ReplyHeader};
@@ -131,16 +133,44 @@ async fn write_burst<W: AsyncWrite + Unpin>(
     (socket, backlog): (&mut W, &KernelBacklog),
     mut bytes: &[u8],
 ) -> Result<(), WriteError> {
+    // The common case, a socket with room, costs one write: no timer, no ioctl, no touch.
+    let written = std::future::poll_fn(|cx| match Pin::new(&mut *socket).poll_write(cx, bytes) {
+        Poll::Ready(result) => Poll::Ready(Some(result)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await;
+    match written {
+        Some(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+        Some(Ok(n)) => bytes = &bytes[n..],
+        Some(Err(e)) => return Err(e.into()),
+        None => {}
+    }
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    write_blocked(node, conn, (socket, backlog), bytes).await
+}
+
+/// The rest of a burst that the socket could not take at once: waits for room, watching for
+/// progress (bytes taken, or the kernel's backlog falling) and giving up after the stall limit.
+async fn write_blocked<W: AsyncWrite + Unpin>(
+    node: &Node,
+    conn: &ConnShared,
+    (socket, backlog): (&mut W, &KernelBacklog),
+    mut bytes: &[u8],
+) -> Result<(), WriteError> {
     let limit = conn.stall_limit();
     let check_every = (limit / 4).max(std::time::Duration::from_millis(250));
     let mut last_progress = tokio::time::Instant::now();
     let mut last_backlog = backlog();
     while !bytes.is_empty() {
         tokio::select! {
+            biased;
             written = socket.write(bytes) => match written? {
                 0 => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
                 n => bytes = &bytes[n..],
             },
+            () = conn.closing.cancelled() => return Err(WriteError::Closing),
             () = tokio::time::sleep(check_every) => {
                 let now = backlog();
                 if now.is_none() || now >= last_backlog {
@@ -151,7 +181,6 @@ async fn write_burst<W: AsyncWrite + Unpin>(
                 }
                 // The kernel's backlog fell: the client read something.
             }
-            () = conn.closing.cancelled() => return Err(WriteError::Closing),
         }
         last_progress = tokio::time::Instant::now();
         last_backlog = backlog();
