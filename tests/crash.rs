@@ -8,9 +8,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,23 +38,7 @@ fn spawn(dir: &std::path::Path) -> (Child, SocketAddr) {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
-        .arg("--config")
-        .arg(&cfg)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("corral exited before serving").unwrap();
-        if let Some(rest) = line.split("addr=").nth(1).filter(|_| line.contains("corral serving")) {
-            break rest.trim().parse().unwrap();
-        }
-    };
-    // Keep draining its log so the pipe never fills.
-    std::thread::spawn(move || lines.for_each(drop));
+    let (child, addr, _) = spawn_binary(&cfg);
     (child, addr)
 }
 

@@ -2,9 +2,10 @@
 //! as ZooKeeper does; `corral` with no config serves 127.0.0.1 only; `server.N` lines, which
 //! standalone corral does not act on, are reported at start-up rather than ignored silently.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 
 use corral::config::Config;
 
@@ -37,24 +38,10 @@ fn the_binary_with_a_zoo_cfg_serves_other_addresses_and_names_its_server_lines()
         dir.path().join("data").display()
     );
     std::fs::write(&cfg, text).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
-        .arg("--config")
-        .arg(&cfg)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut warned = false;
-    let addr: SocketAddr = loop {
-        let line = lines.next().expect("corral exited before serving").unwrap();
-        warned |= line.contains("server.N lines are ignored") && line.contains("server.2");
-        if let Some(rest) = line.split("addr=").nth(1).filter(|_| line.contains("corral serving")) {
-            break rest.trim().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let (mut child, addr, before) = common::spawn_binary(&cfg);
+    let warned = before
+        .iter()
+        .any(|line| line.contains("server.N lines are ignored") && line.contains("server.2"));
     assert!(warned, "the server.N lines are reported before serving");
     assert!(addr.ip().is_unspecified(), "listens on the wildcard, not {addr}");
     // 127.0.0.2 reaches only a wildcard listener, not one bound to 127.0.0.1.

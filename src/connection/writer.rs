@@ -139,16 +139,21 @@ async fn write_burst<W: AsyncWrite + Unpin>(
         Poll::Pending => Poll::Ready(None),
     })
     .await;
-    match written {
-        Some(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
-        Some(Ok(n)) => bytes = &bytes[n..],
-        Some(Err(e)) => return Err(e.into()),
-        None => {}
+    if let Some(written) = written {
+        bytes = taken(bytes, written)?;
     }
     if bytes.is_empty() {
         return Ok(());
     }
     write_blocked(node, conn, (socket, backlog), bytes).await
+}
+
+/// What is left of `bytes` after a write; a write that takes nothing has failed.
+fn taken(bytes: &[u8], written: std::io::Result<usize>) -> Result<&[u8], WriteError> {
+    match written? {
+        0 => Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+        n => Ok(&bytes[n..]),
+    }
 }
 
 /// The rest of a burst that the socket could not take at once: waits for room, watching for
@@ -166,10 +171,7 @@ async fn write_blocked<W: AsyncWrite + Unpin>(
     while !bytes.is_empty() {
         tokio::select! {
             biased;
-            written = socket.write(bytes) => match written? {
-                0 => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
-                n => bytes = &bytes[n..],
-            },
+            written = socket.write(bytes) => bytes = taken(bytes, written)?,
             () = conn.closing.cancelled() => return Err(WriteError::Closing),
             () = tokio::time::sleep(check_every) => {
                 let now = backlog();

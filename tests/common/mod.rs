@@ -320,3 +320,29 @@ pub async fn dump_tree(c: &mut Client) -> TreeDump {
     }
     dump
 }
+
+/// Starts the corral binary with `cfg` (whose clientPort is 0); returns it, the address it
+/// serves, and the log lines it wrote before serving. Its log is drained from then on.
+pub fn spawn_binary(cfg: &std::path::Path) -> (std::process::Child, SocketAddr, Vec<String>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .arg("--config")
+        .arg(cfg)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut before = Vec::new();
+    let addr = loop {
+        let line = lines.next().expect("corral exited before serving").unwrap();
+        if let Some(rest) = line.split("addr=").nth(1).filter(|_| line.contains("corral serving")) {
+            break rest.trim().parse().unwrap();
+        }
+        before.push(line);
+    };
+    // Keep draining its log so the pipe never fills.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr, before)
+}
