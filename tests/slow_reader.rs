@@ -191,3 +191,25 @@ async fn a_multi_read_larger_than_the_bound_closes_instead_of_building() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_multi_read_is_bounded_by_what_its_child_lists_hold() {
+    let _serial = SERIAL.lock().await;
+    let bounds = "corral.clientQueueBytes=65536\ncorral.clientQueueMaxBytes=1200000\n";
+    let t = start_with(bounds).await;
+    let mut c = Client::connect(t.addr).await;
+    c.create("/p", b"", 0).await.unwrap();
+    for i in 0..3000 {
+        c.create(&format!("/p/c{i:04}"), b"", 0).await.unwrap();
+    }
+    let list = |_| MultiOp::GetChildren(PathWatchRequest { path: "/p".into(), watch: false });
+    // Each list is 27 kB on the wire but about 150 kB in memory (a String per name): two fit
+    // under the 1.2 MB bound, ten do not, though their 270 kB on the wire would.
+    let ops = (0..2).map(list).collect();
+    match c.call(Request::MultiRead(MultiRequest { ops })).await {
+        (h, Some(Response::Multi(m))) if h.err == 0 => assert_eq!(m.results.len(), 2),
+        other => panic!("{other:?}"),
+    }
+    c.send(Request::MultiRead(MultiRequest { ops: (0..10).map(list).collect() })).await;
+    assert!(c.closed().await, "refused before the lists were built");
+}

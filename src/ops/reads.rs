@@ -117,6 +117,15 @@ pub fn get_ephemerals(ctx: &ReadCtx, req: &PathRequest) -> ZkResult<Response> {
 }
 
 /// multiRead: each op runs on its own; a failure is that op's result only. No watches.
+/// What a result holds in memory beyond its wire size while the reply is built and queued: a
+/// String per child name (pointer, length, capacity and its heap block's overhead).
+fn held_beyond_wire(result: &MultiResult) -> usize {
+    match result {
+        MultiResult::GetChildren(r) => r.children.len() * 40,
+        _ => 0,
+    }
+}
+
 pub fn multi_read(ctx: &ReadCtx, ops: &[MultiOp]) -> ZkResult<Response> {
     let mut results = Vec::with_capacity(ops.len().min(1024));
     let mut bytes = 0usize;
@@ -132,7 +141,7 @@ pub fn multi_read(ctx: &ReadCtx, ops: &[MultiOp]) -> ZkResult<Response> {
             Ok(_) => MultiResult::Error(ZkError::Marshalling.as_i32()),
             Err(e) => MultiResult::Error(e.as_i32()),
         };
-        bytes += result.encoded_len();
+        bytes += result.encoded_len() + held_beyond_wire(&result);
         if bytes > ctx.max_reply_bytes {
             return Err(ZkError::ReplyTooLarge);
         }
