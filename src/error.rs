@@ -51,8 +51,6 @@ impl ZkError {
     pub fn code(self) -> ErrorCode {
         match self {
             ZkError::NoNode => ErrorCode::NoNode,
-            // Closes the connection; were it ever sent, it would be the request's fault.
-            ZkError::ReplyTooLarge => ErrorCode::MarshallingError,
             ZkError::NodeExists => ErrorCode::NodeExists,
             ZkError::BadVersion => ErrorCode::BadVersion,
             ZkError::NotEmpty => ErrorCode::NotEmpty,
@@ -69,6 +67,8 @@ impl ZkError {
             ZkError::QuotaExceeded => ErrorCode::QuotaExceeded,
             ZkError::RuntimeInconsistency => ErrorCode::RuntimeInconsistency,
             ZkError::SessionClosedRequireSaslAuth => ErrorCode::SessionClosedRequireSaslAuth,
+            // Closes the connection; were it ever sent, it would be the request's fault.
+            ZkError::ReplyTooLarge => ErrorCode::MarshallingError,
         }
     }
 

@@ -72,7 +72,6 @@ async fn new_session(
         return Outcome::Dropped;
     }
     node.bind(session_id, conn);
-    conn.set_timeout_ms(timeout_ms);
     tracing::debug!(session = format!("0x{session_id:x}"), timeout_ms, peer = %conn.peer, "session created");
     Outcome::Accepted(response(
         request,
@@ -100,7 +99,6 @@ fn reconnect(
         return Outcome::Rejected(response(request, 0, 0, vec![0; PASSWORD_LEN]));
     }
     node.tracker.lock().track(session_id, timeout_ms, tokio::time::Instant::now());
-    conn.set_timeout_ms(timeout_ms);
     tracing::debug!(session = format!("0x{session_id:x}"), peer = %conn.peer, "session reconnected");
     Outcome::Accepted(response(
         request,

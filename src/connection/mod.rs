@@ -61,7 +61,10 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
         _ => Outcome::Dropped,
     };
     let response = match accepted {
-        Outcome::Accepted(response) => response,
+        Outcome::Accepted(response) => {
+            conn.set_timeout_ms(response.timeout_ms);
+            response
+        }
         Outcome::Rejected(response) => {
             let _ = write_half.write_all(&handshake::frame(&response)).await;
             let _ = write_half.shutdown().await;

@@ -112,12 +112,10 @@ impl ConnShared {
     /// reading: the connection is closed and the client will reconnect and re-register its
     /// watches.
     pub fn send(&self, frame: Outbound) -> bool {
-        if self.closing.is_cancelled() {
-            // Already going: nothing more is queued, and nothing more is said about it.
-            return false;
-        }
         match self.outbound.push(frame) {
             Ok(()) => true,
+            // Said once: a flood of events for a connection already going is not logged.
+            Err(Refused::OverLimit { .. }) if self.closing.is_cancelled() => false,
             Err(Refused::OverLimit { unsent }) => {
                 tracing::warn!(
                     conn = self.id,
@@ -163,7 +161,7 @@ impl ConnShared {
 
     /// How long the writer waits for a socket that takes nothing before it gives up on the
     /// client: two thirds of the session timeout, the time after which a ZooKeeper client that
-    /// has heard nothing gives up on the server itself.
+    /// has heard nothing gives up on the server itself (at least 1 s).
     pub fn stall_limit(&self) -> Duration {
         let timeout_ms = self.timeout_ms.load(Ordering::Acquire).max(0) as u64;
         Duration::from_millis((timeout_ms * 2 / 3).max(1000))

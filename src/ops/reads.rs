@@ -116,7 +116,6 @@ pub fn get_ephemerals(ctx: &ReadCtx, req: &PathRequest) -> ZkResult<Response> {
     Ok(Response::GetEphemerals(GetEphemeralsResponse { ephemerals }))
 }
 
-/// multiRead: each op runs on its own; a failure is that op's result only. No watches.
 /// What a result holds in memory beyond its wire size while the reply is built and queued: a
 /// String per child name (pointer, length, capacity and its heap block's overhead).
 fn held_beyond_wire(result: &MultiResult) -> usize {
@@ -126,6 +125,7 @@ fn held_beyond_wire(result: &MultiResult) -> usize {
     }
 }
 
+/// multiRead: each op runs on its own; a failure is that op's result only. No watches.
 pub fn multi_read(ctx: &ReadCtx, ops: &[MultiOp]) -> ZkResult<Response> {
     let mut results = Vec::with_capacity(ops.len().min(1024));
     let mut bytes = 0usize;
