@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use jute::OpCode;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::node::stats::now_ms;
+use crate::clock::now_ms;
 use crate::node::Node;
 
 /// The ZooKeeper version corral answers as (its behaviour follows 3.9).

@@ -11,6 +11,7 @@
 //! 4. `session` keeps the replicated session table, ids and passwords, and the expiry tracker.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod error;

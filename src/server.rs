@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::connection;
 use crate::node::Node;
 use crate::replication;
-use crate::replication::{RaftHandle, ReplicationError, StorageDirs};
+use crate::replication::{RaftHandle, ReplicationError, Settings, StorageDirs};
 use crate::session::password::PasswordKey;
 
 /// Why a server could not start.
@@ -68,15 +68,12 @@ impl Server {
     pub async fn start(config: Config, listener: TcpListener) -> Result<Server, StartError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let passwords = PasswordKey::load_or_create(&config.data_dir)?;
-        let dirs = StorageDirs {
-            log: config.data_log_dir.join("corral"),
-            snapshots: config.data_dir.join("corral").join("snapshots"),
-            log_map_size: config.log_map_size,
-        };
+        let settings = replication_settings(&config);
         let addr = listener.local_addr()?;
         let (replicator, proposals) = replication::channel();
         let node = Arc::new(Node::new(Arc::new(config), passwords, replicator));
-        let raft = replication::start_standalone(node.clone(), &dirs).await?;
+        let raft = replication::start_standalone(node.clone(), &settings).await?;
+        tracing::info!(zxid = format!("0x{:x}", node.last_zxid()), "recovered from the log");
         let shutdown = CancellationToken::new();
         let tasks = vec![
             tokio::spawn(replication::run_proposer(
@@ -110,6 +107,19 @@ impl Server {
             let _ = task.await;
         }
         self.raft.shutdown().await;
+    }
+}
+
+fn replication_settings(config: &Config) -> Settings {
+    Settings {
+        node_id: config.server_id as u64,
+        dirs: StorageDirs {
+            log: config.data_log_dir.join("corral"),
+            snapshots: config.data_dir.join("corral").join("snapshots"),
+            log_map_size: config.log_map_size,
+        },
+        snap_count: config.snap_count,
+        snap_retain_count: config.snap_retain_count,
     }
 }
 

@@ -16,9 +16,9 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
 
+use crate::clock::now_ms;
 use crate::four_letter;
 use crate::node::conn::{ConnShared, Outbound};
-use crate::node::stats::now_ms;
 use crate::node::Node;
 use handshake::Outcome;
 use request::Next;

@@ -12,8 +12,8 @@ use jute::{xid, FrameCodec, ReplyHeader};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::Encoder;
 
+use crate::clock::now_ms;
 use crate::node::conn::{ConnShared, Outbound, OutboundReceiver};
-use crate::node::stats::now_ms;
 use crate::node::Node;
 
 /// Bytes gathered before a write, so a burst of small replies costs one syscall.

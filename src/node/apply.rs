@@ -9,37 +9,29 @@ use jute::{perms, KeeperState, ReplyHeader, WatcherEvent};
 use super::conn::{ConnShared, Outbound};
 use super::{Node, Pending};
 use crate::ops::check_perm;
+use crate::replication::{Host, Role};
 use crate::state::{Applied, Effect, ZkState};
 use crate::txn::Entry;
 use crate::watch::{WatchManager, WatchTrigger};
 
-impl Node {
+impl Host for Node {
     /// Applies one committed entry and delivers its results.
-    pub fn apply_entry(&self, entry: &Entry) {
-        let mut state = self.state.write();
-        let applied = state.apply(entry, &self.apply_config);
-        let mut watches = self.watches.lock();
-        for outcome in applied {
-            for trigger in &outcome.triggers {
-                self.notify(&mut watches, trigger, outcome.zxid);
-            }
-            self.complete(&outcome);
-            self.session_effect(outcome.effect);
-        }
+    fn apply(&self, entry: &Entry) {
+        self.apply_entry(entry);
     }
 
     /// A new leader's first entry: the zxid epoch goes up and its counter starts again.
-    pub fn start_epoch(&self) {
+    fn start_epoch(&self) {
         self.state.write().start_epoch();
     }
 
     /// A copy of the state, for a snapshot taken in order with apply.
-    pub fn state_copy(&self) -> ZkState {
+    fn freeze(&self) -> ZkState {
         self.state.read().clone()
     }
 
     /// Replaces the state with a snapshot's; every session gets a fresh full timeout.
-    pub fn install_state(&self, state: ZkState) {
+    fn install(&self, state: ZkState) {
         let now = tokio::time::Instant::now();
         let mut tracker = self.tracker.lock();
         for (id, session) in state.sessions.iter() {
@@ -49,12 +41,32 @@ impl Node {
     }
 
     /// Drops the requests of an entry that could not be logged, closing their connections.
-    pub fn abandon_entry(&self, entry: &Entry) {
+    fn abandon(&self, entry: &Entry) {
         for origin in entry.txns.iter().filter_map(|t| t.origin) {
             let pending = self.pending.lock().remove(&origin.request_id);
             if let Some(Pending::Request { conn, .. }) = pending {
                 conn.closing.cancel();
             }
+        }
+    }
+
+    fn set_role(&self, role: Role) {
+        tracing::info!(role = role.mode(), "role changed");
+        self.role.send_replace(role);
+    }
+}
+
+impl Node {
+    fn apply_entry(&self, entry: &Entry) {
+        let mut state = self.state.write();
+        let applied = state.apply(entry, &self.apply_config);
+        let mut watches = self.watches.lock();
+        for outcome in applied {
+            for trigger in &outcome.triggers {
+                self.notify(&mut watches, trigger, outcome.zxid);
+            }
+            self.complete(&outcome);
+            self.session_effect(outcome.effect);
         }
     }
 

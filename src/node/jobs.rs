@@ -37,7 +37,7 @@ impl Node {
                 _ = ticker.tick() => {}
                 () = shutdown.cancelled() => return,
             }
-            let now = super::stats::now_ms();
+            let now = crate::clock::now_ms();
             let candidates = self.with_state(|s| reap::candidates(&s.tree, now));
             for path in candidates {
                 self.propose_job(0, TxnOp::Reap { path }).await;

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::error::ZkError;
 use crate::ops::ApplyConfig;
-use crate::replication::Replicator;
+use crate::replication::{Replicator, Role};
 use crate::session::password::{PasswordKey, SessionIdGenerator};
 use crate::session::tracker::SessionTracker;
 use crate::state::ZkState;
@@ -61,6 +61,8 @@ pub struct Node {
     next_conn: AtomicU64,
     next_request: AtomicU64,
     pub started: Instant,
+    /// What this member is in the ensemble, published by replication.
+    role: tokio::sync::watch::Sender<Role>,
     /// Four-letter words whose answer grows with the server (dumps of watches, sessions and
     /// connections) are built this many at a time, so clients that ask and never read cannot
     /// hold many copies of such an answer.
@@ -87,12 +89,13 @@ impl Node {
             pending: Mutex::new(HashMap::new()),
             tracker: Mutex::new(SessionTracker::new(config.tick())),
             replicator,
-            session_ids: SessionIdGenerator::new(config.server_id, stats::now_ms()),
+            session_ids: SessionIdGenerator::new(config.server_id, crate::clock::now_ms()),
             passwords,
             stats: ServerStats::default(),
             next_conn: AtomicU64::new(1),
             next_request: AtomicU64::new(1),
             started: Instant::now(),
+            role: tokio::sync::watch::Sender::new(Role::NoLeader),
             heavy_four_letter_slots: tokio::sync::Semaphore::new(HEAVY_FOUR_LETTER_SLOTS),
             config,
         }
@@ -148,6 +151,14 @@ impl Node {
     pub fn with_watches<T>(&self, f: impl FnOnce(&WatchManager) -> T) -> T {
         let _state = self.state.read();
         f(&self.watches.lock())
+    }
+
+    pub fn role(&self) -> Role {
+        *self.role.borrow()
+    }
+
+    pub fn subscribe_role(&self) -> tokio::sync::watch::Receiver<Role> {
+        self.role.subscribe()
     }
 
     pub fn last_zxid(&self) -> i64 {

@@ -45,11 +45,3 @@ impl ServerStats {
         *self.latency.lock() = LatencyStats::default();
     }
 }
-
-/// Wall-clock milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}

@@ -1,8 +1,10 @@
 //! Replication: the only module that names openraft types. It orders client writes into raft
 //! entries (the proposer packs every queued txn into one entry, stamped with the leader's
 //! clock), makes them durable in the LMDB log, and applies them through the state machine,
-//! which calls `Node::apply_entry`. Standalone mode is a one-member raft cluster.
+//! which calls the node through the `Host` interface defined here. Standalone mode is a
+//! one-member raft cluster.
 
+mod host;
 mod jobs;
 mod log_store;
 mod network;
@@ -20,9 +22,9 @@ use openraft::{BasicNode, Config, ServerState};
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::node::Node;
 use crate::store::{LogStore, StoreError};
 use crate::txn::Txn;
+pub use host::{Host, Role};
 pub use jobs::run_snapshot_jobs;
 pub use log_store::RaftLog;
 pub use proposer::run_proposer;
@@ -63,6 +65,18 @@ pub struct StorageDirs {
     pub snapshots: PathBuf,
     /// The most bytes the log may use (LMDB's map size).
     pub log_map_size: usize,
+}
+
+/// What replication needs to know of the configuration, as plain values.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This member's id (ZooKeeper's myid).
+    pub node_id: u64,
+    pub dirs: StorageDirs,
+    /// Txns between snapshots (snapCount).
+    pub snap_count: u64,
+    /// Snapshots kept, the newest included (autopurge.snapRetainCount).
+    pub snap_retain_count: usize,
 }
 
 /// The write side of the proposal queue.
@@ -122,16 +136,17 @@ fn raft_config() -> Result<Arc<Config>, ReplicationError> {
 /// Starts this node as a one-member cluster over the storage in `dirs`, and returns once it
 /// leads and has re-applied every committed entry, so it serves nobody with a stale state.
 pub async fn start_standalone(
-    node: Arc<Node>,
-    dirs: &StorageDirs,
+    host: Arc<dyn Host>,
+    settings: &Settings,
 ) -> Result<RaftHandle, ReplicationError> {
+    let dirs = &settings.dirs;
     let store = LogStore::open_with_map_size(&dirs.log, dirs.log_map_size)?;
-    let retain = node.config.snap_retain_count;
-    let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, retain)?);
+    let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, settings.snap_retain_count)?);
     check_log_covers_snapshots(&store, &snapshots)?;
     let proposed = Arc::new(Proposed::default());
-    let sm = StateMachine::open(node.clone(), snapshots.clone(), proposed.clone())?;
-    let id = node.node_id;
+    let sm =
+        StateMachine::open(host.clone(), snapshots.clone(), proposed.clone(), settings.snap_count)?;
+    let id = settings.node_id;
     let start = |e: &dyn std::fmt::Display| ReplicationError::Start(e.to_string());
     let raft = Raft::new(id, raft_config()?, network::NoPeers, RaftLog::new(store), sm)
         .await
@@ -149,8 +164,37 @@ pub async fn start_standalone(
         .metrics(caught_up, "applied the log")
         .await
         .map_err(|e| start(&e))?;
-    tracing::info!(zxid = format!("0x{:x}", node.last_zxid()), "recovered from the log");
+    tracing::info!("recovered from the log");
+    tokio::spawn(publish_role(raft.clone(), host));
     Ok(RaftHandle { raft, snapshots, proposed })
+}
+
+/// Tells the host this member's role whenever raft's view of it changes, until raft stops.
+async fn publish_role(raft: Raft, host: Arc<dyn Host>) {
+    let mut metrics = raft.server_metrics();
+    let mut last = None;
+    loop {
+        let role = {
+            let m = metrics.borrow_and_update();
+            role_of(m.state, m.current_leader.is_some())
+        };
+        if last != Some(role) {
+            host.set_role(role);
+            last = Some(role);
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn role_of(state: ServerState, leader_known: bool) -> Role {
+    match state {
+        ServerState::Leader => Role::Leader,
+        ServerState::Follower if leader_known => Role::Follower,
+        ServerState::Learner if leader_known => Role::Observer,
+        _ => Role::NoLeader,
+    }
 }
 
 /// A snapshot without the log that was written beside it means the log was lost or moved:

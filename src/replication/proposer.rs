@@ -8,10 +8,10 @@ use parking_lot::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
+use super::host::Host;
 use super::types::Batch;
 use super::{Proposals, RaftHandle, MAX_BATCH};
-use crate::node::stats::now_ms;
-use crate::node::Node;
+use crate::clock::now_ms;
 use crate::txn::codec::encode_entry;
 use crate::txn::Entry;
 
@@ -51,7 +51,7 @@ impl Proposed {
 /// The proposer: every txn queued while the last entry was being made durable and applied goes
 /// into the next entry, so batches grow with load; one fsync per batch.
 pub async fn run_proposer(
-    node: Arc<Node>,
+    host: Arc<dyn Host>,
     mut proposals: Proposals,
     raft: RaftHandle,
     shutdown: CancellationToken,
@@ -75,15 +75,15 @@ pub async fn run_proposer(
         let bytes = encode_entry(&entry);
         raft.proposed.push(bytes.clone(), entry);
         if let Err(e) = raft.raft.client_write(Batch { bytes }).await {
-            return stop_unwritten(&node, raft.proposed.drain(), &e.to_string(), &shutdown);
+            return stop_unwritten(&*host, raft.proposed.drain(), &e.to_string(), &shutdown);
         }
     }
 }
 
 /// A write the log could not take was never acknowledged: its clients are disconnected (as
 /// ZooKeeper does when it cannot log) and the server stops rather than serve without a log.
-fn stop_unwritten(node: &Node, entries: Vec<Entry>, error: &str, shutdown: &CancellationToken) {
+fn stop_unwritten(host: &dyn Host, entries: Vec<Entry>, error: &str, shutdown: &CancellationToken) {
     tracing::error!(error, "cannot replicate a write; stopping");
-    entries.iter().for_each(|entry| node.abandon_entry(entry));
+    entries.iter().for_each(|entry| host.abandon(entry));
     shutdown.cancel();
 }

@@ -1,4 +1,4 @@
-//! openraft's RaftStateMachine: hands each committed batch to `Node::apply_entry` (the pure
+//! openraft's RaftStateMachine: hands each committed batch to the `Host` (the node: the pure
 //! apply plus watch events and replies), starts a zxid epoch at each leader's Blank entry, asks
 //! for a snapshot every `snapCount` txns, and builds and installs snapshots (`snapshot`).
 
@@ -7,15 +7,15 @@ use std::sync::Arc;
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, RaftLogId};
 
+use super::host::Host;
 use super::proposer::Proposed;
 use super::snapshot::{Builder, SnapshotError, Snapshots};
 use super::types::*;
-use crate::node::Node;
 use crate::store::snapshot::SnapshotFile;
 use crate::txn::codec::decode_entry;
 
 pub struct StateMachine {
-    node: Arc<Node>,
+    host: Arc<dyn Host>,
     applied: Option<LogId>,
     membership: StoredMembership,
     snapshots: Arc<Snapshots>,
@@ -56,14 +56,16 @@ impl SnapshotCounter {
 impl StateMachine {
     /// The state machine over the newest snapshot in `snapshots`, if any: openraft then
     /// re-applies the log after it.
+    /// `snap_count`: txns between snapshots (ZooKeeper's snapCount).
     pub fn open(
-        node: Arc<Node>,
+        host: Arc<dyn Host>,
         snapshots: Arc<Snapshots>,
         proposed: Arc<Proposed>,
+        snap_count: u64,
     ) -> Result<Self, SnapshotError> {
         let mut sm = StateMachine {
-            due: SnapshotCounter { since: 0, every: node.config.snap_count.max(1) },
-            node,
+            due: SnapshotCounter { since: 0, every: snap_count.max(1) },
+            host,
             applied: None,
             membership: StoredMembership::default(),
             snapshots,
@@ -71,7 +73,7 @@ impl StateMachine {
             built: 0,
         };
         if let Some((meta, state)) = sm.snapshots.load_newest()? {
-            sm.node.install_state(state);
+            sm.host.install(state);
             sm.applied = meta.last_log_id;
             sm.membership = meta.last_membership;
         }
@@ -104,7 +106,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut replies = Vec::new();
         for entry in entries {
             match &entry.payload {
-                EntryPayload::Blank => self.node.start_epoch(),
+                EntryPayload::Blank => self.host.start_epoch(),
                 EntryPayload::Normal(batch) => {
                     let decoded = match self.proposed.take(&batch.bytes) {
                         Some(decoded) => decoded,
@@ -113,7 +115,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             sm_err(format!("log entry {}: {e}", entry.get_log_id().index))
                         })?,
                     };
-                    self.node.apply_entry(&decoded);
+                    self.host.apply(&decoded);
                     self.count_txns(decoded.txns.len());
                 }
                 EntryPayload::Membership(m) => {
@@ -136,7 +138,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             snapshot_id: format!("{index}-{}", self.built),
         };
         // O(1): the state's maps are persistent, so this is a frozen view, not a copy.
-        Builder::new(self.snapshots.clone(), self.node.state_copy(), meta)
+        Builder::new(self.snapshots.clone(), self.host.freeze(), meta)
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotFile>, StorageError> {
@@ -154,7 +156,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .await
             .map_err(sm_err)?
             .map_err(sm_err)?;
-        self.node.install_state(state);
+        self.host.install(state);
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.due.reset();

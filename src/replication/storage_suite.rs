@@ -4,12 +4,35 @@ use std::sync::Arc;
 
 use openraft::testing::{StoreBuilder, Suite};
 
+use parking_lot::RwLock;
+
 use super::types::*;
-use super::{channel, RaftLog, Snapshots, StateMachine};
-use crate::config::Config;
-use crate::node::Node;
-use crate::session::password::PasswordKey;
+use super::{Host, RaftLog, Role, Snapshots, StateMachine};
+use crate::ops::ApplyConfig;
+use crate::state::ZkState;
 use crate::store::LogStore;
+use crate::txn::Entry as TxnEntry;
+
+/// A host that only keeps the state: the suite checks storage, not replies.
+#[derive(Default)]
+struct StateOnly(RwLock<ZkState>);
+
+impl Host for StateOnly {
+    fn apply(&self, entry: &TxnEntry) {
+        self.0.write().apply(entry, &ApplyConfig::default());
+    }
+    fn start_epoch(&self) {
+        self.0.write().start_epoch();
+    }
+    fn freeze(&self) -> ZkState {
+        self.0.read().clone()
+    }
+    fn install(&self, state: ZkState) {
+        *self.0.write() = state;
+    }
+    fn abandon(&self, _entry: &TxnEntry) {}
+    fn set_role(&self, _role: Role) {}
+}
 
 struct Builder;
 
@@ -17,13 +40,10 @@ impl StoreBuilder<TypeConfig, RaftLog, StateMachine, tempfile::TempDir> for Buil
     async fn build(&self) -> Result<(tempfile::TempDir, RaftLog, StateMachine), StorageError> {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = LogStore::open(dir.path()).expect("log store");
-        let node = Arc::new(Node::new(
-            Arc::new(Config::default()),
-            PasswordKey::new([1; 32]),
-            channel().0,
-        ));
+        let host = Arc::new(StateOnly::default());
         let snapshots = Arc::new(Snapshots::open(&dir.path().join("snapshots"), 3).unwrap());
-        let sm = StateMachine::open(node, snapshots, Default::default()).expect("state machine");
+        let sm =
+            StateMachine::open(host, snapshots, Default::default(), 10_000).expect("state machine");
         Ok((dir, RaftLog::new(store), sm))
     }
 }
