@@ -239,7 +239,7 @@ fn cons(node: &Node) -> String {
             conn.session_id(),
             *s.last_op.lock(),
             conn.established_ms,
-            node.tracker.lock().timeout_ms(conn.session_id()).unwrap_or(0),
+            node.sessions.timeout_ms(conn.session_id()).unwrap_or(0),
             s.last_cxid.load(Ordering::Relaxed),
             s.last_zxid.load(Ordering::Relaxed),
             s.last_response_ms.load(Ordering::Relaxed),
@@ -336,7 +336,7 @@ fn wchp(node: &Node) -> String {
 }
 
 fn dump(node: &Node) -> String {
-    let groups = node.tracker.lock().by_deadline();
+    let groups = node.sessions.by_deadline();
     let now = tokio::time::Instant::now();
     let total: usize = groups.iter().map(|(_, ids)| ids.len()).sum();
     let mut out = format!("SessionTracker dump:\nSession Sets ({})/({total}):\n", groups.len());

@@ -93,12 +93,12 @@ fn reconnect(
     let passwd = request.passwd.as_deref().unwrap_or_default();
     let valid = node.passwords.verify(session_id, passwd)
         && node.session_exists(session_id)
-        && node.tracker.lock().is_live(session_id);
+        && node.sessions.is_live(session_id);
     if !valid {
         tracing::info!(session = format!("0x{session_id:x}"), peer = %conn.peer, "invalid or expired session");
         return Outcome::Rejected(response(request, 0, 0, vec![0; PASSWORD_LEN]));
     }
-    node.tracker.lock().track(session_id, timeout_ms, tokio::time::Instant::now());
+    node.sessions.track(session_id, timeout_ms, tokio::time::Instant::now());
     tracing::debug!(session = format!("0x{session_id:x}"), peer = %conn.peer, "session reconnected");
     Outcome::Accepted(response(
         request,

@@ -34,7 +34,7 @@ pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
         return Next::Close;
     };
     let session_id = conn.session_id();
-    if !node.tracker.lock().touch(session_id, Instant::now()) {
+    if !node.sessions.touch(session_id, Instant::now()) {
         reply_after_writes(node, conn, header.xid, Err(ZkError::SessionExpired)).await;
         return Next::Continue;
     }
@@ -241,7 +241,7 @@ fn route(node: &Node, conn: &ConnShared, request: Request) -> Route {
         }
         Request::Reconfig(_) => TxnOp::Fail(ZkError::Unimplemented),
         Request::CloseSession => {
-            node.tracker.lock().set_closing(conn.session_id());
+            node.sessions.set_closing(conn.session_id());
             TxnOp::CloseSession
         }
         other => return Route::Local(other),

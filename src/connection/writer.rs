@@ -186,7 +186,7 @@ async fn write_blocked<W: AsyncWrite + Unpin>(
         }
         last_progress = tokio::time::Instant::now();
         last_backlog = backlog();
-        node.tracker.lock().touch(conn.session_id(), last_progress);
+        node.sessions.touch(conn.session_id(), last_progress);
     }
     Ok(())
 }

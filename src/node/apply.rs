@@ -33,9 +33,8 @@ impl Host for Node {
     /// Replaces the state with a snapshot's; every session gets a fresh full timeout.
     fn install(&self, state: ZkState) {
         let now = tokio::time::Instant::now();
-        let mut tracker = self.tracker.lock();
         for (id, session) in state.sessions.iter() {
-            tracker.track(*id, session.timeout_ms, now);
+            self.sessions.track(*id, session.timeout_ms, now);
         }
         *self.state.write() = state;
     }
@@ -52,6 +51,8 @@ impl Host for Node {
 
     fn set_role(&self, role: Role) {
         tracing::info!(role = role.mode(), "role changed");
+        let now = tokio::time::Instant::now();
+        self.sessions.set_leading(role == Role::Leader, now);
         self.role.send_replace(role);
     }
 }
@@ -134,16 +135,16 @@ impl Node {
         *conn.stats.last_op.lock() = crate::four_letter::op_tag(op);
     }
 
-    /// Keeps the tracker in step with the session table, and closes the connection of a
+    /// Keeps `sessions` in step with the session table, and closes the connection of a
     /// closed session: after its reply for closeSession, silently for an expiry.
     fn session_effect(&self, effect: Effect) {
         let now = tokio::time::Instant::now();
         match effect {
             Effect::SessionCreated { session_id, timeout_ms } => {
-                self.tracker.lock().track(session_id, timeout_ms, now);
+                self.sessions.track(session_id, timeout_ms, now);
             }
             Effect::SessionClosed { session_id } => {
-                self.tracker.lock().remove(session_id);
+                self.sessions.remove(session_id);
                 let conn_id = self.bound.lock().remove(&session_id);
                 let connections = self.connections.read();
                 if let Some(conn) = conn_id.and_then(|id| connections.get(&id)).map(Arc::clone) {

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Node;
 use crate::ops::reap;
+use crate::replication::Role;
 use crate::txn::TxnOp;
 
 impl Node {
@@ -19,7 +20,10 @@ impl Node {
                 _ = ticker.tick() => {}
                 () = shutdown.cancelled() => return,
             }
-            let expired = self.tracker.lock().take_expired(tokio::time::Instant::now());
+            if self.role() != Role::Leader {
+                continue;
+            }
+            let expired = self.sessions.take_expired(tokio::time::Instant::now());
             for session_id in expired {
                 tracing::info!(session = format!("0x{session_id:x}"), "session expired");
                 self.propose_job(session_id, TxnOp::CloseSession).await;
@@ -36,6 +40,9 @@ impl Node {
             tokio::select! {
                 _ = ticker.tick() => {}
                 () = shutdown.cancelled() => return,
+            }
+            if self.role() != Role::Leader {
+                continue;
             }
             let now = crate::clock::now_ms();
             let candidates = self.with_state(|s| reap::candidates(&s.tree, now));

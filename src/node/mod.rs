@@ -1,6 +1,6 @@
 //! Node: everything a connection talks to — the replicated state behind its lock, the
 //! node-local watch tables, the registry of connections, the requests waiting for apply, the
-//! session tracker, and the replicator that orders writes.
+//! sessions' activity, and the replicator that orders writes.
 
 mod apply;
 pub mod conn;
@@ -23,7 +23,7 @@ use crate::error::ZkError;
 use crate::ops::ApplyConfig;
 use crate::replication::{Replicator, Role};
 use crate::session::password::{PasswordKey, SessionIdGenerator};
-use crate::session::tracker::SessionTracker;
+use crate::session::Sessions;
 use crate::state::ZkState;
 use crate::tree::acl::AclPolicy;
 use crate::txn::{Origin, Txn, TxnOp};
@@ -53,7 +53,7 @@ pub struct Node {
     /// Which connection currently serves each session.
     bound: Mutex<HashMap<i64, ConnId>>,
     pending: Mutex<HashMap<u64, Pending>>,
-    pub tracker: Mutex<SessionTracker>,
+    pub sessions: Sessions,
     replicator: Replicator,
     pub session_ids: SessionIdGenerator,
     pub passwords: PasswordKey,
@@ -87,7 +87,7 @@ impl Node {
             connections: RwLock::new(HashMap::new()),
             bound: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
-            tracker: Mutex::new(SessionTracker::new(config.tick())),
+            sessions: Sessions::new(config.tick()),
             replicator,
             session_ids: SessionIdGenerator::new(config.server_id, crate::clock::now_ms()),
             passwords,

@@ -165,14 +165,15 @@ pub async fn start_standalone(
         .await
         .map_err(|e| start(&e))?;
     tracing::info!("recovered from the log");
-    tokio::spawn(publish_role(raft.clone(), host));
+    // Known before the first client is served, not when the watcher first runs.
+    host.set_role(Role::Leader);
+    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader)));
     Ok(RaftHandle { raft, snapshots, proposed })
 }
 
 /// Tells the host this member's role whenever raft's view of it changes, until raft stops.
-async fn publish_role(raft: Raft, host: Arc<dyn Host>) {
+async fn publish_role(raft: Raft, host: Arc<dyn Host>, mut last: Option<Role>) {
     let mut metrics = raft.server_metrics();
-    let mut last = None;
     loop {
         let role = {
             let m = metrics.borrow_and_update();

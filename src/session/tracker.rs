@@ -42,6 +42,14 @@ impl SessionTracker {
         self.sessions.insert(id, Tracked { timeout, deadline, closing: false });
     }
 
+    /// Gives every live session a full timeout from `now`.
+    pub fn restart_all(&mut self, now: Instant) {
+        let ids: Vec<i64> = self.sessions.keys().copied().collect();
+        for id in ids {
+            self.touch(id, now);
+        }
+    }
+
     /// Records activity; false when the session is unknown or closing.
     pub fn touch(&mut self, id: i64, now: Instant) -> bool {
         let Some(timeout) = self.sessions.get(&id).filter(|t| !t.closing).map(|t| t.timeout) else {
