@@ -4,6 +4,7 @@
 //! which calls the node through the `Host` interface defined here. Standalone mode is a
 //! one-member raft cluster.
 
+mod error;
 mod host;
 mod jobs;
 mod log_store;
@@ -19,17 +20,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::{BasicNode, Config, ServerState};
-use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::store::{LogStore, StoreError};
+use crate::store::LogStore;
 use crate::txn::Txn;
+pub use error::{ReplicationError, Stopped, WriteError};
 pub use host::{Host, Role};
 pub use jobs::run_snapshot_jobs;
 pub use log_store::RaftLog;
 pub use proposer::run_proposer;
 use proposer::Proposed;
-use snapshot::{SnapshotError, Snapshots};
+use snapshot::Snapshots;
 pub use state_machine::StateMachine;
 use types::Raft;
 
@@ -39,24 +40,6 @@ pub const PROPOSAL_QUEUE: usize = 16_384;
 pub const MAX_BATCH: usize = 4_096;
 /// How long start-up may take to elect itself and re-apply the log.
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(600);
-
-#[derive(Debug, Error)]
-#[error("the replicator has stopped")]
-pub struct Stopped;
-
-#[derive(Debug, Error)]
-pub enum ReplicationError {
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("raft configuration: {0}")]
-    Config(String),
-    #[error("raft failed to start: {0}")]
-    Start(String),
-    #[error("{0}")]
-    Snapshot(#[from] SnapshotError),
-    #[error("{0}")]
-    Inconsistent(String),
-}
 
 /// Where a member keeps its log (ZooKeeper's dataLogDir) and its snapshots (dataDir).
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
+use super::error::WriteError;
 use super::host::Host;
 use super::types::Batch;
 use super::{Proposals, RaftHandle, MAX_BATCH};
@@ -74,16 +75,23 @@ pub async fn run_proposer(
         let entry = Entry { time_ms: now_ms(), txns };
         let bytes = encode_entry(&entry);
         raft.proposed.push(bytes.clone(), entry);
-        if let Err(e) = raft.raft.client_write(Batch { bytes }).await {
-            return stop_unwritten(&*host, raft.proposed.drain(), &e.to_string(), &shutdown);
+        let Err(error) = raft.raft.client_write(Batch { bytes }).await.map_err(WriteError::from)
+        else {
+            continue;
+        };
+        // Either way the entry's outcome is unknown to its clients: disconnect them, as
+        // ZooKeeper does, so they learn it by reading, never by a retry that could reorder.
+        raft.proposed.drain().iter().for_each(|entry| host.abandon(entry));
+        match error {
+            WriteError::NotLeader { leader } => {
+                tracing::info!(?leader, "no longer the leader; writes in flight abandoned");
+            }
+            WriteError::Fatal(error) => {
+                // The log could not take a write: stop rather than serve without a log.
+                tracing::error!(%error, "cannot replicate a write; stopping");
+                shutdown.cancel();
+                return;
+            }
         }
     }
-}
-
-/// A write the log could not take was never acknowledged: its clients are disconnected (as
-/// ZooKeeper does when it cannot log) and the server stops rather than serve without a log.
-fn stop_unwritten(host: &dyn Host, entries: Vec<Entry>, error: &str, shutdown: &CancellationToken) {
-    tracing::error!(error, "cannot replicate a write; stopping");
-    entries.iter().for_each(|entry| host.abandon(entry));
-    shutdown.cancel();
 }
