@@ -53,7 +53,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let mut config = match &args.config {
-        Some(path) => Config::from_file(path)?,
+        Some(path) => Config::from_file(path).unwrap_or_else(|error| {
+            // As ZooKeeper does for an invalid config: say why, exit 2, bind nothing.
+            eprintln!("corral: invalid configuration {}: {error}", path.display());
+            std::process::exit(2);
+        }),
         None => Config::default(),
     };
     if let Some(jaas) = &args.jaas {
@@ -65,12 +69,18 @@ async fn main() -> anyhow::Result<()> {
     for key in config.unknown_keys() {
         tracing::warn!(key, "unknown configuration key (ignored)");
     }
-    if !config.server_lines.is_empty() {
-        tracing::warn!(
-            servers = config.server_lines.join(","),
-            "this corral runs standalone: it does not yet form an ensemble, so the server.N lines \
-             are ignored and no peer port is opened"
+    if config.ensemble.is_distributed() {
+        // Until corral forms ensembles, running each member standalone would give clients
+        // as many diverging copies of the data as there are servers: refuse instead.
+        eprintln!(
+            "corral: the server.N lines describe an ensemble of {} servers, and this corral \
+             runs only standalone (one participant line, or none); refusing to start",
+            config.ensemble.members.len()
         );
+        std::process::exit(2);
+    }
+    if config.ensemble.members.len() == 1 {
+        tracing::warn!("only one server specified in server.N lines; running standalone");
     }
     let listener = bind_client_port(config.client_addr).await?;
     let server = Server::start(config, listener).await?;

@@ -29,20 +29,17 @@ fn srvr(addr: SocketAddr) -> std::io::Result<String> {
 }
 
 #[test]
-fn the_binary_with_a_zoo_cfg_serves_other_addresses_and_names_its_server_lines() {
+fn the_binary_with_a_zoo_cfg_of_one_server_line_serves_other_addresses_standalone() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("zoo.cfg");
     let text = format!(
-        "tickTime=2000\ndataDir={}\nclientPort=0\nserver.1=127.0.0.1:2888:3888\n\
-         server.2=127.0.0.2:2888:3888\n",
+        "tickTime=2000\ndataDir={}\nclientPort=0\nserver.1=127.0.0.1:2888:3888\n",
         dir.path().join("data").display()
     );
     std::fs::write(&cfg, text).unwrap();
     let (mut child, addr, before) = common::spawn_binary(&cfg);
-    let warned = before
-        .iter()
-        .any(|line| line.contains("server.N lines are ignored") && line.contains("server.2"));
-    assert!(warned, "the server.N lines are reported before serving");
+    let warned = before.iter().any(|line| line.contains("only one server specified"));
+    assert!(warned, "one server line runs standalone, as ZooKeeper says");
     assert!(addr.ip().is_unspecified(), "listens on the wildcard, not {addr}");
     // 127.0.0.2 reaches only a wildcard listener, not one bound to 127.0.0.1.
     let other = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), addr.port());
@@ -50,4 +47,54 @@ fn the_binary_with_a_zoo_cfg_serves_other_addresses_and_names_its_server_lines()
     let _ = child.kill();
     let _ = child.wait();
     assert!(answer.unwrap().contains("Mode: standalone"));
+}
+
+/// Runs the binary on `zoo.cfg` text (with `myid` if given) and returns its exit code and
+/// stderr; it must exit by itself.
+fn refused(text: &str, myid: Option<&str>) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    if let Some(id) = myid {
+        std::fs::write(data.join("myid"), id).unwrap();
+    }
+    let cfg = dir.path().join("zoo.cfg");
+    std::fs::write(&cfg, format!("dataDir={}\nclientPort=0\n{text}", data.display())).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn an_ensemble_config_that_cannot_work_is_refused_with_its_line_before_binding() {
+    let limits = "initLimit=5\nsyncLimit=2\n";
+    let cases = [
+        // (zoo.cfg lines after dataDir and clientPort, myid, what the error must say)
+        (format!("{limits}server.1=a:1:2\nserver.2=b:1:2:voter\n"), Some("1"), "line 6: server.2"),
+        (format!("{limits}server.1=a:1:2\nserver.01=b:1:2\n"), Some("1"), "also given on line"),
+        (format!("{limits}server.1=a:1:2\nserver.2=a:1:3\n"), Some("1"), "as server.1 does"),
+        (format!("{limits}server.1=a:1:2\nserver.2=b:1:2\n"), None, "myid is missing"),
+        (format!("{limits}server.1=a:1:2\nserver.2=b:1:2\n"), Some("3"), "myid 3"),
+        (format!("{limits}server.1=a:1:2\nserver.2=b:1:2\n"), Some(" x"), "not a server id"),
+        ("server.1=a:1:2\nserver.2=b:1:2\n".to_string(), Some("1"), "initLimit is not set"),
+        ("server.1=a:1:2\nserver.2=b:1:2:observer\n".to_string(), Some("1"), "observers"),
+    ];
+    for (text, myid, expected) in cases {
+        let (code, stderr) = refused(&text, myid);
+        assert_eq!(code, 2, "{text}: {stderr}");
+        assert!(stderr.contains(expected), "{text}: expected {expected:?} in {stderr}");
+        assert!(!stderr.contains("corral serving"), "{text}: nothing binds");
+    }
+}
+
+#[test]
+fn an_ensemble_is_refused_until_corral_forms_one() {
+    let text = "initLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2888:3888\n\
+                server.2=127.0.0.2:2888:3888\n";
+    let (code, stderr) = refused(text, Some("1\n"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("ensemble of 2 servers"), "{stderr}");
 }

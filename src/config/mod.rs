@@ -1,5 +1,8 @@
 //! Settings: ZooKeeper's zoo.cfg read as-is (bare keys or `zookeeper.`-prefixed), with
-//! ZooKeeper's defaults; keys corral does not use are reported once at start-up.
+//! ZooKeeper's defaults; keys corral does not use are reported once at start-up. The
+//! ensemble's `server.N` lines and `myid` are read and checked in `ensemble`.
+
+mod ensemble;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -10,6 +13,7 @@ use thiserror::Error;
 
 use crate::node::conn::QueueLimits;
 use crate::sasl::SaslUsers;
+pub use ensemble::{Ensemble, HostPort, Member, PeerType};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -17,6 +21,9 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("line {line}: {message}")]
     Invalid { line: usize, message: String },
+    /// An ensemble that cannot form: no myid, this id missing from the lines, ...
+    #[error("{0}")]
+    Ensemble(String),
 }
 
 /// The server's settings, in ZooKeeper's terms.
@@ -70,8 +77,12 @@ pub struct Config {
     pub snap_count: u64,
     /// Snapshots kept, with the log since the oldest of them (at least 3, as in ZooKeeper).
     pub snap_retain_count: usize,
-    /// `server.N` lines: an ensemble's members, which standalone corral does not act on.
-    pub server_lines: Vec<String>,
+    /// The `server.N` lines and whether they make an ensemble.
+    pub ensemble: Ensemble,
+    /// Ticks a member may take to connect to the leader and catch up (`initLimit`).
+    pub init_limit: u32,
+    /// Ticks a member may fall silent before the leader drops it (`syncLimit`).
+    pub sync_limit: u32,
     /// Keys seen but not used by corral, for the start-up report.
     pub ignored_keys: Vec<String>,
 }
@@ -90,9 +101,6 @@ impl Default for Config {
 
 /// Keys that ZooKeeper knows and corral accepts without acting on them.
 const ACCEPTED_KEYS: &[&str] = &[
-    "initLimit",
-    "syncLimit",
-    "standaloneEnabled",
     "electionAlg",
     "clientPortListenBacklog",
     "admin.enableServer",
@@ -171,8 +179,16 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let mut config = Config::from_pairs(&parse_lines(&text)?, ZOO_CFG_ADDRESS)?;
-        config.server_id = read_myid(&config.data_dir).unwrap_or(1);
+        let pairs = parse_lines(&text)?;
+        let mut config = Config::from_pairs(&pairs, ZOO_CFG_ADDRESS)?;
+        let myid = read_myid(&config.data_dir);
+        if config.ensemble.is_distributed() {
+            config.server_id = ensemble::check_member(&config, myid?)?;
+            ensemble::take_client_address(&mut config, &pairs)?;
+        } else if let Ok(Some(id)) = myid {
+            // Standalone, as in ZooKeeper, a myid only names the server (session ids).
+            config.server_id = id;
+        }
         Ok(config)
     }
 
@@ -231,14 +247,21 @@ impl Config {
             log_map_size: r.parse::<usize>("corral.logMapSizeMB", 64 << 10)?.max(1) << 20,
             snap_count: r.parse("snapCount", 100_000)?,
             snap_retain_count: r.parse::<usize>("autopurge.snapRetainCount", 3)?.max(3),
-            server_lines: pairs.keys().filter(|k| k.starts_with("server.")).cloned().collect(),
+            ensemble: Ensemble {
+                members: ensemble::parse_members(pairs, r.flag("multiAddress.enabled", false)?)?,
+                standalone_enabled: r.flag("standaloneEnabled", true)?,
+            },
+            init_limit: r.parse("initLimit", 0)?,
+            sync_limit: r.parse("syncLimit", 0)?,
             ignored_keys: Vec::new(),
         };
         config.client_queue_max_bytes = client_queue_max_bytes(&mut r, &config)?;
+        ensemble::check_shape(&config, pairs)?;
         let used = r.used;
         config.ignored_keys = pairs
             .keys()
-            .filter(|k| !used.contains(&k.as_str()) && !k.starts_with("authProvider."))
+            .filter(|k| !used.contains(&k.as_str()))
+            .filter(|k| !k.starts_with("authProvider.") && !k.starts_with("server."))
             .cloned()
             .collect();
         Ok(config)
@@ -249,9 +272,7 @@ impl Config {
         self.ignored_keys
             .iter()
             .map(String::as_str)
-            .filter(|k| {
-                !ACCEPTED_KEYS.contains(k) && !k.starts_with("server.") && !k.starts_with("admin.")
-            })
+            .filter(|k| !ACCEPTED_KEYS.contains(k) && !k.starts_with("admin."))
             .collect()
     }
 
@@ -294,8 +315,22 @@ fn client_queue_max_bytes(r: &mut Reader<'_>, config: &Config) -> Result<usize, 
     })
 }
 
-fn read_myid(data_dir: &Path) -> Option<u8> {
-    std::fs::read_to_string(data_dir.join("myid")).ok()?.trim().parse().ok()
+/// `<dataDir>/myid`: absent is `None`; present, it must hold an id that fits a session id's
+/// top byte, as ZooKeeper's session ids need.
+fn read_myid(data_dir: &Path) -> Result<Option<u8>, ConfigError> {
+    let path = data_dir.join("myid");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    let first = text.lines().next().unwrap_or("").trim();
+    first.parse().map(Some).map_err(|_| {
+        ConfigError::Ensemble(format!(
+            "{}: {first:?} is not a server id from 0 to 255",
+            path.display()
+        ))
+    })
 }
 
 #[cfg(test)]
