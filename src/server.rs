@@ -71,7 +71,8 @@ impl Server {
         let settings = replication_settings(&config);
         let addr = listener.local_addr()?;
         let (replicator, proposals) = replication::channel();
-        let node = Arc::new(Node::new(Arc::new(config), passwords, replicator));
+        let incarnation = next_incarnation(&config.data_dir)?;
+        let node = Arc::new(Node::new(Arc::new(config), passwords, replicator, incarnation));
         let raft = replication::start_standalone(node.clone(), &settings).await?;
         tracing::info!(zxid = format!("0x{:x}", node.last_zxid()), "recovered from the log");
         let shutdown = CancellationToken::new();
@@ -108,6 +109,32 @@ impl Server {
         }
         self.raft.shutdown().await;
     }
+}
+
+/// Counts this start in `<dataDir>/corral/incarnation`, durably, before any request is
+/// proposed: request ids carry it, so none repeats across restarts.
+fn next_incarnation(data_dir: &std::path::Path) -> std::io::Result<u32> {
+    let dir = data_dir.join("corral");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("incarnation");
+    let previous = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<u32>().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} does not hold a number", path.display()),
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e),
+    };
+    let next = previous.wrapping_add(1) & 0xff_ffff;
+    let temp = dir.join("incarnation.tmp");
+    let mut file = std::fs::File::create(&temp)?;
+    std::io::Write::write_all(&mut file, format!("{next}\n").as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temp, &path)?;
+    std::fs::File::open(&dir)?.sync_all()?;
+    Ok(next)
 }
 
 fn replication_settings(config: &Config) -> Settings {
@@ -175,4 +202,16 @@ fn take_slot(node: &Node, counts: &Arc<Mutex<ConnectionCounts>>, ip: IpAddr) -> 
     *c.per_ip.entry(ip).or_default() += 1;
     c.total += 1;
     Some(Slot { counts: counts.clone(), ip })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_start_counts_a_new_incarnation() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(super::next_incarnation(dir.path()).unwrap(), 1);
+        assert_eq!(super::next_incarnation(dir.path()).unwrap(), 2);
+        std::fs::write(dir.path().join("corral/incarnation"), "garbage").unwrap();
+        assert!(super::next_incarnation(dir.path()).is_err(), "never guessed");
+    }
 }

@@ -69,11 +69,22 @@ pub struct Node {
     pub heavy_four_letter_slots: tokio::sync::Semaphore,
 }
 
+/// Request ids of an incarnation: its number in the top 24 bits, a counter below.
+fn first_request_id(incarnation: u32) -> u64 {
+    (u64::from(incarnation) & 0xff_ffff) << 40 | 1
+}
+
 /// See `Node::heavy_four_letter_slots`.
 const HEAVY_FOUR_LETTER_SLOTS: usize = 4;
 
 impl Node {
-    pub fn new(config: Arc<Config>, passwords: PasswordKey, replicator: Replicator) -> Node {
+    /// `incarnation`: how many times this server has started (see `txn::Origin`).
+    pub fn new(
+        config: Arc<Config>,
+        passwords: PasswordKey,
+        replicator: Replicator,
+        incarnation: u32,
+    ) -> Node {
         let apply_config = ApplyConfig {
             acl: AclPolicy { skip_acl: config.skip_acl, sasl_enabled: config.sasl_enabled },
             extended_types: config.extended_types_enabled,
@@ -93,7 +104,7 @@ impl Node {
             passwords,
             stats: ServerStats::default(),
             next_conn: AtomicU64::new(1),
-            next_request: AtomicU64::new(1),
+            next_request: AtomicU64::new(first_request_id(incarnation)),
             started: Instant::now(),
             role: tokio::sync::watch::Sender::new(Role::NoLeader),
             heavy_four_letter_slots: tokio::sync::Semaphore::new(HEAVY_FOUR_LETTER_SLOTS),

@@ -4,6 +4,7 @@
 //! which calls the node through the `Host` interface defined here. Standalone mode is a
 //! one-member raft cluster.
 
+mod entry_codec;
 mod error;
 mod host;
 mod jobs;

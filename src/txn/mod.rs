@@ -10,7 +10,9 @@ use crate::error::ZkError;
 
 pub mod codec;
 
-/// Which node and pending request a txn came from; only that node replies to it.
+/// Which node and pending request a txn came from; only that node replies to it. The request
+/// id's top 24 bits are the node's incarnation (how many times it has started), so a txn
+/// proposed before a restart can never complete a request made after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Origin {
     pub node_id: u64,
