@@ -8,6 +8,7 @@ use jute::{ConnectRequest, ConnectResponse, Decode, Encode};
 
 use crate::node::conn::ConnShared;
 use crate::node::Node;
+use crate::replication::Role;
 use crate::session::password::PASSWORD_LEN;
 
 /// What the handshake decided.
@@ -44,6 +45,12 @@ pub async fn handshake(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Out
             return Outcome::Dropped;
         }
     };
+    if node.role() == Role::NoLeader {
+        // As a ZooKeeper server that is not running (electing, or cut off from its quorum):
+        // close, and the client tries another server.
+        tracing::info!(peer = %conn.peer, "no leader known; refusing a client");
+        return Outcome::Dropped;
+    }
     let last_zxid = node.last_zxid();
     if request.last_zxid_seen > last_zxid {
         tracing::info!(

@@ -42,18 +42,48 @@ impl Host for Node {
     /// Drops the requests of an entry that could not be logged, closing their connections.
     fn abandon(&self, entry: &Entry) {
         for origin in entry.txns.iter().filter_map(|t| t.origin) {
-            let pending = self.pending.lock().remove(&origin.request_id);
-            if let Some(Pending::Request { conn, .. }) = pending {
-                conn.closing.cancel();
+            match self.pending.lock().remove(&origin.request_id) {
+                Some(Pending::Request { conn, .. }) => conn.closing.cancel(),
+                // Dropping the sender fails the handshake waiting on it: the client is closed.
+                Some(Pending::Connect(done)) => drop(done),
+                None => {}
             }
         }
+    }
+
+    fn abandon_all(&self) {
+        let abandoned: Vec<Pending> = self.pending.lock().drain().map(|(_, p)| p).collect();
+        if !abandoned.is_empty() {
+            tracing::info!(requests = abandoned.len(), "writes in flight abandoned");
+        }
+        for pending in abandoned {
+            match pending {
+                Pending::Request { conn, .. } => conn.closing.cancel(),
+                Pending::Connect(done) => drop(done),
+            }
+        }
+    }
+
+    fn sessions_touched(&self, ids: &[i64]) {
+        self.sessions.touch_reported(ids, tokio::time::Instant::now());
+    }
+
+    fn take_touches(&self) -> Vec<i64> {
+        self.sessions.take_touches()
     }
 
     fn set_role(&self, role: Role) {
         tracing::info!(role = role.mode(), "role changed");
         let now = tokio::time::Instant::now();
         self.sessions.set_leading(role == Role::Leader, now);
-        self.role.send_replace(role);
+        let previous = self.role.send_replace(role);
+        if role == Role::NoLeader && previous != Role::NoLeader {
+            // A member without a leader stops serving, as ZooKeeper does: its clients
+            // reconnect elsewhere, and come back once it has rejoined.
+            for conn in self.connections.read().values() {
+                conn.closing.cancel();
+            }
+        }
     }
 }
 

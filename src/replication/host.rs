@@ -44,6 +44,13 @@ pub trait Host: Send + Sync + 'static {
     fn install(&self, state: ZkState);
     /// An entry this member proposed that could not be logged: its requests get no reply.
     fn abandon(&self, entry: &Entry);
+    /// Every request this member has in flight has an unknown outcome (the link to the
+    /// leader broke, or the leader changed): close their clients' connections.
+    fn abandon_all(&self);
     /// This member's role changed.
     fn set_role(&self, role: Role);
+    /// Sessions another member saw active; the leader postpones their expiry.
+    fn sessions_touched(&self, ids: &[i64]);
+    /// Sessions touched here since the last call, for the leader.
+    fn take_touches(&self) -> Vec<i64>;
 }

@@ -99,6 +99,13 @@ impl Snapshots {
         current.map(|(meta, file)| Snapshot { meta, snapshot: Box::new(file) })
     }
 
+    /// A fresh temporary directory to receive a leader's snapshot into.
+    pub fn receiving(&self) -> Result<SnapshotFile, SnapshotError> {
+        static RECEIVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = RECEIVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(SnapshotFile { index: 0, path: self.dir.receiving(n)? })
+    }
+
     /// Where a snapshot sent by a leader is received before it is installed.
     pub fn incoming(&self) -> SnapshotFile {
         SnapshotFile { index: 0, path: self.dir.path().join("incoming") }

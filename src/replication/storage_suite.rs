@@ -31,7 +31,12 @@ impl Host for StateOnly {
         *self.0.write() = state;
     }
     fn abandon(&self, _entry: &TxnEntry) {}
+    fn abandon_all(&self) {}
     fn set_role(&self, _role: Role) {}
+    fn sessions_touched(&self, _ids: &[i64]) {}
+    fn take_touches(&self) -> Vec<i64> {
+        Vec::new()
+    }
 }
 
 struct Builder;

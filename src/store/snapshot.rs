@@ -49,7 +49,22 @@ fn lmdb_err(path: &Path) -> impl Fn(heed::Error) -> StoreError + '_ {
     move |source| StoreError::Lmdb { path: path.to_owned(), source }
 }
 
+fn is_temporary(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name.to_string_lossy().starts_with(TEMP_PREFIX))
+}
+
 impl SnapshotDir {
+    /// A new, empty directory for a snapshot being received from a leader. It is temporary
+    /// (removed at start-up if it was never installed) until `adopt` renames it into place.
+    pub fn receiving(&self, n: u64) -> Result<PathBuf, StoreError> {
+        let path = self.dir.join(format!("{TEMP_PREFIX}recv-{n}"));
+        if path.exists() {
+            std::fs::remove_dir_all(&path).map_err(dir_err(&path))?;
+        }
+        std::fs::create_dir_all(&path).map_err(dir_err(&path))?;
+        Ok(path)
+    }
+
     /// Opens (creating) the directory and removes temporaries left by an interrupted write.
     pub fn open(dir: &Path) -> Result<SnapshotDir, StoreError> {
         std::fs::create_dir_all(dir).map_err(dir_err(dir))?;
@@ -124,6 +139,19 @@ impl SnapshotDir {
     pub fn adopt(&self, from: &Path, index: u64) -> Result<SnapshotFile, StoreError> {
         let path = self.dir.join(format!("{PREFIX}{index:020}"));
         if from == path {
+            return Ok(SnapshotFile { index, path });
+        }
+        if from.parent() == Some(self.dir.as_path()) && is_temporary(from) {
+            // Received here: make it durable and rename it into place, no copy.
+            std::fs::File::open(from.join("data.mdb"))
+                .and_then(|f| f.sync_all())
+                .map_err(dir_err(from))?;
+            sync_dir(from)?;
+            if path.exists() {
+                std::fs::remove_dir_all(&path).map_err(dir_err(&path))?;
+            }
+            std::fs::rename(from, &path).map_err(dir_err(&path))?;
+            sync_dir(&self.dir)?;
             return Ok(SnapshotFile { index, path });
         }
         let temp = self.dir.join(format!("{TEMP_PREFIX}{index:020}"));

@@ -38,14 +38,42 @@ mod tag {
 }
 
 pub fn encode_entry(entry: &Entry) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 * entry.txns.len() + 16);
-    out.put_u8(ENTRY_FORMAT);
-    entry.time_ms.encode(&mut out);
-    (entry.txns.len() as i32).encode(&mut out);
-    for txn in &entry.txns {
-        encode_txn(txn, &mut out);
+    let mut builder = EntryBuilder::new(entry.time_ms);
+    entry.txns.iter().for_each(|txn| builder.push(txn));
+    builder.finish()
+}
+
+/// Encodes an entry txn by txn, so a batch can stop growing at a size in bytes.
+pub struct EntryBuilder {
+    out: Vec<u8>,
+    count: i32,
+}
+
+/// Where the txn count sits: after the format byte and the clock.
+const COUNT_AT: usize = 1 + 8;
+
+impl EntryBuilder {
+    pub fn new(time_ms: i64) -> Self {
+        let mut out = Vec::with_capacity(4096);
+        out.put_u8(ENTRY_FORMAT);
+        time_ms.encode(&mut out);
+        0i32.encode(&mut out);
+        EntryBuilder { out, count: 0 }
     }
-    out
+
+    pub fn push(&mut self, txn: &Txn) {
+        encode_txn(txn, &mut self.out);
+        self.count += 1;
+    }
+
+    pub fn bytes_len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.out[COUNT_AT..COUNT_AT + 4].copy_from_slice(&self.count.to_be_bytes());
+        self.out
+    }
 }
 
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, EntryDecodeError> {

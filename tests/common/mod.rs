@@ -2,6 +2,8 @@
 //! client that speaks frames, keeps notifications apart from replies, and can pipeline.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -94,6 +96,11 @@ pub async fn raw_handshake(
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
         Client::resume(addr, connect_request(0, vec![0; 16], 30_000)).await.expect("connects")
+    }
+
+    /// A new session, or `None` when the server closes or refuses the connection.
+    pub async fn try_connect(addr: SocketAddr) -> Option<Client> {
+        Client::resume(addr, connect_request(0, vec![0; 16], 30_000)).await
     }
 
     /// Connects with `request`; `None` when the server refuses the session.
@@ -264,6 +271,12 @@ impl Client {
         let packet = AuthPacket { auth_type: 0, scheme: scheme.into(), auth: Some(auth.to_vec()) };
         self.send_xid(xid::AUTH, Request::Auth(packet)).await;
         self.reply().await.0.err
+    }
+
+    /// sync(path): every write acknowledged before it is applied on this server after it.
+    pub async fn sync(&mut self, path: &str) {
+        let (header, _) = self.call(Request::Sync(PathRequest { path: path.into() })).await;
+        assert_eq!(header.err, 0, "sync {path}");
     }
 
     pub async fn close(mut self) {

@@ -1,0 +1,201 @@
+//! The sending side of raft's RPCs: openraft asks this factory for a client per target and
+//! calls it one RPC at a time. Each client keeps one connection, dialled lazily and dropped
+//! on any error (openraft then backs off and retries); an RPC that openraft abandoned half
+//! way (its timeout fired) leaves the connection unusable, so the next call dials again.
+
+// openraft's RaftNetwork signatures fix its error type, large as it is.
+#![allow(clippy::result_large_err)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use openraft::error::{
+    Fatal, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError, ReplicationClosed,
+    StreamingError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
+};
+use openraft::BasicNode;
+use tokio::io::AsyncReadExt;
+
+use super::super::types::*;
+use super::link::{self, Identity, Link, LinkError};
+use super::wire::{Message, Purpose, WireError, SNAPSHOT_CHUNK};
+
+/// Opens clients to the members openraft replicates to.
+#[derive(Clone)]
+pub struct PeerNetwork {
+    pub identity: Identity,
+    /// How long a dial and its handshake may take.
+    pub connect_timeout: Duration,
+    /// How long a member may take to install a snapshot it received (initLimit ticks).
+    pub install_timeout: Duration,
+}
+
+impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
+        PeerClient {
+            target,
+            addr: node.addr.clone(),
+            network: self.clone(),
+            link: None,
+            in_call: false,
+        }
+    }
+}
+
+pub struct PeerClient {
+    target: NodeId,
+    addr: String,
+    network: PeerNetwork,
+    link: Option<Link>,
+    /// Set while a call is under way: still set at the next call means openraft dropped the
+    /// last one half way, and the connection's state is unknown.
+    in_call: bool,
+}
+
+type RpcError<E = RaftError<NodeId>> = RPCError<NodeId, BasicNode, E>;
+
+fn unreachable<E: std::error::Error>(e: &LinkError) -> RpcError<E> {
+    RPCError::Unreachable(Unreachable::new(e))
+}
+
+fn network<E: std::error::Error>(e: &LinkError) -> RpcError<E> {
+    RPCError::Network(NetworkError::new(e))
+}
+
+impl PeerClient {
+    async fn connect(&mut self) -> Result<(), LinkError> {
+        if std::mem::replace(&mut self.in_call, false) {
+            self.link = None;
+        }
+        if self.link.is_none() {
+            let identity = self.network.identity;
+            let within = self.network.connect_timeout;
+            let dialled = link::dial(&self.addr, identity, Purpose::Raft, within).await;
+            self.link = Some(dialled.inspect_err(|e| {
+                tracing::debug!(target = self.target, addr = %self.addr, error = %e, "cannot reach peer");
+            })?);
+        }
+        Ok(())
+    }
+
+    /// One request, one reply. Errors before anything was sent mean the peer is unreachable.
+    async fn call(&mut self, request: Message, ttl: Duration) -> Result<Message, RpcError> {
+        self.connect().await.map_err(|e| unreachable(&e))?;
+        self.in_call = true;
+        let link = self.link.as_mut().expect("connected");
+        let result = async {
+            link::send(link, request, ttl).await?;
+            link::receive(link, ttl).await
+        }
+        .await;
+        self.in_call = false;
+        result.map_err(|e| {
+            self.link = None;
+            match e {
+                LinkError::Wire(WireError::TooLarge(_)) => {
+                    RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(1))
+                }
+                e => network(&e),
+            }
+        })
+    }
+
+    fn remote<T, E: std::error::Error>(&self, reply: Result<T, E>) -> Result<T, RpcError<E>> {
+        reply.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+
+    fn unexpected<E: std::error::Error>(&mut self, message: Message) -> RpcError<E> {
+        self.link = None;
+        network(&LinkError::Unexpected(format!("{message:?}")))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RpcError> {
+        let entries = rpc.entries.len() as u64;
+        match self.call(Message::Append(rpc), option.hard_ttl()).await {
+            Ok(Message::AppendReply(reply)) => self.remote(reply),
+            Ok(other) => Err(self.unexpected(other)),
+            Err(RPCError::PayloadTooLarge(_)) => Err(RPCError::PayloadTooLarge(
+                PayloadTooLarge::new_entries_hint((entries / 2).max(1)),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RpcError> {
+        match self.call(Message::Vote(rpc), option.hard_ttl()).await? {
+            Message::VoteReply(reply) => self.remote(reply),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote,
+        snapshot: Snapshot,
+        cancel: impl std::future::Future<Output = ReplicationClosed> + Send + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
+        // A snapshot has a connection of its own: it may take long, and heartbeats go on.
+        let identity = self.network.identity;
+        let dialled =
+            link::dial(&self.addr, identity, Purpose::Raft, self.network.connect_timeout).await;
+        let mut link = dialled.map_err(|e| StreamingError::Unreachable(Unreachable::new(&e)))?;
+        let ttl = (option.hard_ttl(), self.network.install_timeout);
+        let send = send_snapshot(&mut link, vote, &snapshot, ttl);
+        let reply = tokio::select! {
+            reply = send => reply,
+            closed = cancel => return Err(StreamingError::Closed(closed)),
+        };
+        match reply.map_err(|e| StreamingError::Network(NetworkError::new(&e)))? {
+            Message::SnapshotReply(Ok(response)) => Ok(response),
+            Message::SnapshotReply(Err(fatal)) => {
+                Err(StreamingError::RemoteError(RemoteError::new(self.target, fatal)))
+            }
+            other => Err(StreamingError::Network(NetworkError::new(&LinkError::Unexpected(
+                format!("{other:?}"),
+            )))),
+        }
+    }
+}
+
+/// Streams the snapshot's data file in chunks, never whole in memory, and waits for the
+/// receiver to have installed it.
+async fn send_snapshot(
+    link: &mut Link,
+    vote: Vote,
+    snapshot: &Snapshot,
+    (ttl, install_timeout): (Duration, Duration),
+) -> Result<Message, LinkError> {
+    let meta = snapshot.meta.clone();
+    link::send(link, Message::SnapshotBegin { vote, meta }, ttl).await?;
+    let path = Path::new(&snapshot.snapshot.path).join("data.mdb");
+    let mut file = tokio::fs::File::open(&path).await?;
+    loop {
+        let mut chunk = vec![0u8; SNAPSHOT_CHUNK];
+        let n = file.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        chunk.truncate(n);
+        link::send(link, Message::SnapshotChunk(Bytes::from(chunk)), ttl).await?;
+    }
+    link::send(link, Message::SnapshotEnd, ttl).await?;
+    link::receive(link, install_timeout).await
+}

@@ -1,0 +1,197 @@
+//! The receiving side of the peer port: accepts members' connections (bounded in number),
+//! checks their handshake, and answers raft's RPCs from this member's `Raft`, one at a time
+//! per connection. Snapshots arrive as a stream of chunks written to a temporary directory
+//! and installed from there. When the leader's connection closes and nothing more is heard
+//! from it, this member starts an election at once instead of waiting out its timeout, as a
+//! ZooKeeper follower that loses its leader's socket goes looking straight away.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::super::snapshot::Snapshots;
+use super::super::types::*;
+use super::super::{Host, Replicator};
+use super::link::{self, Identity, Link, LinkError};
+use super::wire::{Message, Purpose};
+use crate::txn::codec::decode_entry;
+
+/// Inbound peer connections at once: each member opens a few (replication, votes, a
+/// snapshot, forwarding), so this leaves room for a large ensemble and bounds a stranger.
+const MAX_PEER_CONNECTIONS: usize = 256;
+
+pub struct PeerService {
+    pub raft: Raft,
+    pub snapshots: Arc<Snapshots>,
+    pub identity: Identity,
+    pub members: BTreeSet<NodeId>,
+    /// Handshakes and single messages must complete within this.
+    pub connect_timeout: Duration,
+    /// A raft connection silent for this long is closed (syncLimit ticks).
+    pub idle_timeout: Duration,
+    /// How long to wait for a word from a leader whose connection closed.
+    pub leader_grace: Duration,
+    /// Bumped by every append received, to tell whether the leader spoke again.
+    pub heard: AtomicU64,
+    /// Where forwarded txns and touches go on the leader.
+    pub host: Arc<dyn Host>,
+    pub replicator: Replicator,
+}
+
+impl PeerService {
+    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(MAX_PEER_CONNECTIONS));
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "peer accept failed");
+                        continue;
+                    }
+                },
+                () = shutdown.cancelled() => return,
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, "too many peer connections; closing");
+                continue;
+            };
+            let service = self.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = service.serve(stream) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                drop(slot);
+            });
+        }
+    }
+
+    async fn serve(self: Arc<Self>, stream: TcpStream) {
+        let peer = stream.peer_addr().ok();
+        let members = &self.members;
+        let accepted =
+            link::accept(stream, self.identity, |id| members.contains(&id), self.connect_timeout)
+                .await;
+        let (mut link, hello) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(?peer, error = %e, "peer connection refused");
+                return;
+            }
+        };
+        let result = match hello.purpose {
+            Purpose::Raft => self.serve_raft(&mut link, hello.from).await,
+            Purpose::Forward => self.serve_forward(&mut link, hello.from).await,
+        };
+        match result {
+            Ok(()) | Err(LinkError::Closed) => {}
+            Err(e) => tracing::debug!(from = hello.from, error = %e, "peer connection ended"),
+        }
+        let _ = link.get_mut().shutdown().await;
+        self.leader_gone(hello.from);
+    }
+
+    async fn serve_raft(&self, link: &mut Link, from: NodeId) -> Result<(), LinkError> {
+        loop {
+            let reply = match link::receive(link, self.idle_timeout).await? {
+                Message::Vote(rpc) => Message::VoteReply(self.raft.vote(rpc).await),
+                Message::Append(rpc) => {
+                    self.heard.fetch_add(1, Ordering::Relaxed);
+                    Message::AppendReply(self.raft.append_entries(rpc).await)
+                }
+                Message::SnapshotBegin { vote, meta } => {
+                    self.receive_snapshot(link, vote, meta).await?
+                }
+                other => return Err(LinkError::Unexpected(format!("{other:?} from {from}"))),
+            };
+            link::send(link, reply, self.connect_timeout).await?;
+        }
+    }
+
+    /// A member's forwarded writes, queued to this member's proposer in the order they come,
+    /// and its session touches. Only a leader takes them: when this member stops leading, the
+    /// stream is closed, and the sender abandons what it had in flight.
+    async fn serve_forward(&self, link: &mut Link, from: NodeId) -> Result<(), LinkError> {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if metrics.borrow_and_update().current_leader != Some(self.identity.me) {
+                tracing::info!(from, "not the leader; closing a forwarding stream");
+                return Ok(());
+            }
+            let message = tokio::select! {
+                // A quiet member sends nothing for long stretches; it is not waited on for
+                // liveness here (raft's own links do that).
+                message = link::receive(link, self.idle_timeout * 20) => message?,
+                changed = metrics.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            match message {
+                Message::Txns(bytes) => {
+                    let entry = decode_entry(&bytes)
+                        .map_err(|e| LinkError::Unexpected(format!("txns from {from}: {e}")))?;
+                    for txn in entry.txns {
+                        if self.replicator.propose(txn).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Message::Touches(ids) => self.host.sessions_touched(&ids),
+                other => return Err(LinkError::Unexpected(format!("{other:?} from {from}"))),
+            }
+        }
+    }
+
+    /// Writes the chunks to a temporary directory, then installs it through raft.
+    async fn receive_snapshot(
+        &self,
+        link: &mut Link,
+        vote: Vote,
+        meta: SnapshotMeta,
+    ) -> Result<Message, LinkError> {
+        let target =
+            self.snapshots.receiving().map_err(|e| std::io::Error::other(e.to_string()))?;
+        let mut file = tokio::fs::File::create(target.path.join("data.mdb")).await?;
+        loop {
+            match link::receive(link, self.idle_timeout).await? {
+                Message::SnapshotChunk(bytes) => file.write_all(&bytes).await?,
+                Message::SnapshotEnd => break,
+                other => return Err(LinkError::Unexpected(format!("{other:?} in a snapshot"))),
+            }
+        }
+        file.flush().await?;
+        drop(file);
+        tracing::info!(snapshot = %meta.snapshot_id, "received a snapshot from the leader");
+        let snapshot = Snapshot { meta, snapshot: Box::new(target) };
+        Ok(Message::SnapshotReply(self.raft.install_full_snapshot(vote, snapshot).await))
+    }
+
+    /// A connection from `from` closed: if `from` leads and says nothing more within the
+    /// grace period, it is taken for gone and an election starts now.
+    fn leader_gone(self: &Arc<Self>, from: NodeId) {
+        let service = self.clone();
+        tokio::spawn(async move {
+            if service.raft.current_leader().await != Some(from) {
+                return;
+            }
+            let heard = service.heard.load(Ordering::Relaxed);
+            tokio::time::sleep(service.leader_grace).await;
+            let silent = service.heard.load(Ordering::Relaxed) == heard;
+            if silent && service.raft.current_leader().await == Some(from) {
+                tracing::info!(leader = from, "the leader's connection closed; electing");
+                let _ = service.raft.trigger().elect().await;
+            }
+        });
+    }
+}

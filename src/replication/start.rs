@@ -1,0 +1,232 @@
+//! Starting a member: open the log and the snapshots, build the state machine over the newest
+//! snapshot, and start raft, alone (standalone: a one-member cluster that waits until it leads
+//! and has re-applied its log) or as one of an ensemble (it joins whenever its peers are up;
+//! every member initializes the same membership from the same `server.N` lines, so there is no
+//! init command and the start order does not matter). Raft's timeouts come from ZooKeeper's
+//! tickTime, initLimit and syncLimit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::{BasicNode, Config, RaftMetrics, ServerState};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::forward::Forwarder;
+use super::log_store::RaftLog;
+use super::network::NoPeers;
+use super::peer::{Identity, PeerNetwork, PeerService};
+use super::proposer::Proposed;
+use super::snapshot::Snapshots;
+use super::state_machine::StateMachine;
+use super::types::*;
+use super::{
+    EnsembleSettings, Host, RaftHandle, ReplicationError, Replicator, Role, Settings, Timing,
+};
+use crate::store::LogStore;
+
+/// How long start-up may take to elect itself and re-apply the log.
+const RECOVERY_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn start_error(e: &dyn std::fmt::Display) -> ReplicationError {
+    ReplicationError::Start(e.to_string())
+}
+
+/// ZooKeeper's timeouts as raft's: the leader speaks every half tick (as ZooKeeper pings its
+/// learners); a follower that hears nothing for syncLimit ticks stands for election (as a
+/// ZooKeeper follower gives up on its leader); a snapshot may take initLimit ticks.
+fn raft_config(timing: Timing) -> Result<Arc<Config>, ReplicationError> {
+    let tick = timing.tick.as_millis().max(1) as u64;
+    let heartbeat = (tick / 2).max(100);
+    let election = (tick * u64::from(timing.sync_limit.max(1))).max(heartbeat * 4);
+    validated(Config {
+        heartbeat_interval: heartbeat,
+        election_timeout_min: election,
+        election_timeout_max: election + tick.max(heartbeat),
+        install_snapshot_timeout: (tick * u64::from(timing.init_limit.max(1))).max(heartbeat),
+        ..base_config()
+    })
+}
+
+/// A one-member cluster has no one to wait for: it elects itself as soon as it may.
+fn standalone_config() -> Result<Arc<Config>, ReplicationError> {
+    validated(Config {
+        heartbeat_interval: 250,
+        election_timeout_min: 1000,
+        election_timeout_max: 2000,
+        ..base_config()
+    })
+}
+
+fn validated(config: Config) -> Result<Arc<Config>, ReplicationError> {
+    Ok(Arc::new(config.validate().map_err(|e| ReplicationError::Config(e.to_string()))?))
+}
+
+fn base_config() -> Config {
+    Config {
+        cluster_name: "corral".into(),
+        max_payload_entries: 64,
+        // Snapshots follow snapCount (txns, not entries), triggered by the state machine; the
+        // log is purged by hand to the oldest snapshot kept (autopurge.snapRetainCount).
+        snapshot_policy: openraft::SnapshotPolicy::Never,
+        max_in_snapshot_log_to_keep: u64::MAX,
+        ..Config::default()
+    }
+}
+
+/// The log, the snapshots and the state machine over the newest snapshot.
+fn open_storage(
+    host: &Arc<dyn Host>,
+    settings: &Settings,
+) -> Result<(RaftLog, StateMachine, Arc<Snapshots>, Arc<Proposed>), ReplicationError> {
+    let dirs = &settings.dirs;
+    let store = LogStore::open_with_map_size(&dirs.log, dirs.log_map_size)?;
+    let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, settings.snap_retain_count)?);
+    check_log_covers_snapshots(&store, &snapshots)?;
+    let proposed = Arc::new(Proposed::default());
+    let sm =
+        StateMachine::open(host.clone(), snapshots.clone(), proposed.clone(), settings.snap_count)?;
+    Ok((RaftLog::new(store), sm, snapshots, proposed))
+}
+
+/// Starts this node as a one-member cluster, and returns once it leads and has re-applied
+/// every committed entry, so it serves nobody with a stale state.
+pub async fn start_standalone(
+    host: Arc<dyn Host>,
+    settings: &Settings,
+) -> Result<RaftHandle, ReplicationError> {
+    let (log, sm, snapshots, proposed) = open_storage(&host, settings)?;
+    let id = settings.node_id;
+    let raft =
+        Raft::new(id, standalone_config()?, NoPeers, log, sm).await.map_err(|e| start_error(&e))?;
+    if !raft.is_initialized().await.map_err(|e| start_error(&e))? {
+        let members = BTreeMap::from([(id, BasicNode { addr: String::new() })]);
+        raft.initialize(members).await.map_err(|e| start_error(&e))?;
+    }
+    let caught_up = |m: &RaftMetrics<u64, BasicNode>| role_of(m) == Role::Leader;
+    raft.wait(Some(RECOVERY_TIMEOUT))
+        .metrics(caught_up, "led and applied the log")
+        .await
+        .map_err(|e| start_error(&e))?;
+    // Known before the first client is served, not when the watcher first runs.
+    host.set_role(Role::Leader);
+    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader)));
+    Ok(RaftHandle { raft, forwarder: Default::default(), snapshots, proposed })
+}
+
+/// Starts this node as a member of the ensemble in `ensemble`, serving its peers on
+/// `peer_listener`. It returns at once: the member serves clients once it knows a leader.
+pub async fn start_member(
+    host: Arc<dyn Host>,
+    settings: &Settings,
+    ensemble: &EnsembleSettings,
+    peer_listener: TcpListener,
+    replicator: Replicator,
+    shutdown: &CancellationToken,
+) -> Result<RaftHandle, ReplicationError> {
+    let (log, sm, snapshots, proposed) = open_storage(&host, settings)?;
+    let id = settings.node_id;
+    let identity = Identity { me: id, cluster: ensemble.cluster };
+    let config = raft_config(settings.timing)?;
+    let connect_timeout = Duration::from_millis(config.election_timeout_min);
+    let network = PeerNetwork {
+        identity,
+        connect_timeout,
+        install_timeout: Duration::from_millis(config.install_snapshot_timeout),
+    };
+    let raft =
+        Raft::new(id, config.clone(), network, log, sm).await.map_err(|e| start_error(&e))?;
+    if !raft.is_initialized().await.map_err(|e| start_error(&e))? {
+        let voters: BTreeMap<NodeId, BasicNode> = ensemble
+            .peers
+            .iter()
+            .filter(|p| p.voter)
+            .map(|p| (p.id, BasicNode { addr: p.addr.clone() }))
+            .collect();
+        if voters.contains_key(&id) {
+            // Every voter writes the same first entry; raft then elects among them.
+            raft.initialize(voters).await.map_err(|e| start_error(&e))?;
+        }
+    }
+    let members: BTreeSet<NodeId> = ensemble.peers.iter().map(|p| p.id).collect();
+    let heartbeat = Duration::from_millis(config.heartbeat_interval);
+    let idle = Duration::from_millis(config.election_timeout_max);
+    let service = PeerService {
+        raft: raft.clone(),
+        snapshots: snapshots.clone(),
+        host: host.clone(),
+        replicator,
+        identity,
+        members,
+        connect_timeout,
+        idle_timeout: idle,
+        leader_grace: heartbeat * 2,
+        heard: Default::default(),
+    };
+    tokio::spawn(Arc::new(service).run(peer_listener, shutdown.clone()));
+    let peers = ensemble.peers.clone();
+    tokio::spawn(super::learners::add_observers(raft.clone(), peers, shutdown.clone()));
+    tokio::spawn(publish_role(raft.clone(), host, None));
+    let addrs = ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect();
+    let tick = settings.timing.tick;
+    let forwarder = Forwarder::new(identity, addrs, (connect_timeout, idle, tick / 2));
+    let forwarder = Arc::new(parking_lot::Mutex::new(Some(forwarder)));
+    Ok(RaftHandle { raft, forwarder, snapshots, proposed })
+}
+
+/// Tells the host this member's role whenever raft's view of it changes, until raft stops.
+async fn publish_role(raft: Raft, host: Arc<dyn Host>, mut last: Option<Role>) {
+    let mut metrics = raft.metrics();
+    loop {
+        let role = role_of(&metrics.borrow_and_update());
+        if last != Some(role) {
+            host.set_role(role);
+            last = Some(role);
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A leader is one only once it has applied an entry of its own term (its first, Blank, entry
+/// comes after everything an earlier leader committed): before that, its state may lack
+/// committed writes, and it must not expire sessions or serve.
+fn role_of(m: &RaftMetrics<NodeId, BasicNode>) -> Role {
+    let leader_known = m.current_leader.is_some();
+    match m.state {
+        ServerState::Leader => {
+            let own_entry_applied =
+                m.last_applied.map(|l| l.leader_id) == Some(*m.vote.leader_id());
+            if own_entry_applied {
+                Role::Leader
+            } else {
+                Role::NoLeader
+            }
+        }
+        ServerState::Follower if leader_known => Role::Follower,
+        ServerState::Learner if leader_known => Role::Observer,
+        _ => Role::NoLeader,
+    }
+}
+
+/// A snapshot without the log that was written beside it means the log was lost or moved:
+/// writes acknowledged after the snapshot would silently vanish, so refuse to start.
+fn check_log_covers_snapshots(
+    store: &LogStore,
+    snapshots: &Snapshots,
+) -> Result<(), ReplicationError> {
+    let newest = snapshots.newest_index()?;
+    if let (Some(index), false) = (newest, store.has_been_used()?) {
+        return Err(ReplicationError::Inconsistent(format!(
+            "{} holds a snapshot at raft index {index}, but the log in {} is new or empty; \
+             the log may have been moved or deleted. Refusing to start so that writes after \
+             the snapshot are not lost: restore the log, or move the snapshots away to start \
+             from an empty tree",
+            snapshots.dir().display(),
+            store.path().display(),
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! A cluster harness: N corral servers in this process, each with its own data directory,
+//! client port and quorum port (all bound on port 0 of 127.0.0.1), formed from the same
+//! `server.N` lines as a real ensemble. Members can be stopped and started again on the same
+//! quorum port and data.
+
+use std::net::SocketAddr;
+
+use corral::config::Config;
+use corral::replication::Role;
+use corral::server::{Listeners, Server};
+use tokio::net::TcpListener;
+
+use super::eventually;
+
+pub struct Cluster {
+    /// `server.N` lines and the settings every member shares.
+    pub text: String,
+    pub members: Vec<Member>,
+}
+
+pub struct Member {
+    pub id: u64,
+    pub dir: tempfile::TempDir,
+    pub quorum: SocketAddr,
+    pub server: Option<Server>,
+    /// The client address of the last start.
+    pub addr: SocketAddr,
+}
+
+impl Cluster {
+    /// Binds N quorum ports and writes the config; starts nobody.
+    pub async fn new(voters: usize, observers: usize) -> Cluster {
+        // RUST_LOG=corral=debug shows what each member did when a test fails.
+        let filter = tracing_subscriber::EnvFilter::from_default_env();
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        let mut text = String::from("tickTime=100\ninitLimit=20\nsyncLimit=5\n");
+        let mut members = Vec::new();
+        for i in 0..voters + observers {
+            let id = i as u64 + 1;
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let quorum = listener.local_addr().unwrap();
+            drop(listener);
+            let role = if i < voters { "participant" } else { "observer" };
+            // The election port is unused by corral but must be given and differ.
+            text.push_str(&format!("server.{id}=127.0.0.1:{}:{}:{role}\n", quorum.port(), id));
+            let dir = tempfile::tempdir().unwrap();
+            let unbound = "127.0.0.1:0".parse().unwrap();
+            members.push(Member { id, dir, quorum, server: None, addr: unbound });
+        }
+        Cluster { text, members }
+    }
+
+    /// Starts member `i` (0-based) on its quorum port and data directory.
+    pub async fn start(&mut self, i: usize) {
+        let member = &mut self.members[i];
+        let text = format!("dataDir={}\nclientPort=0\n{}", member.dir.path().display(), self.text);
+        let mut config = Config::from_text(&text).unwrap();
+        config.server_id = member.id as u8;
+        config.client_addr = "127.0.0.1:0".parse().unwrap();
+        let client = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let peer = TcpListener::bind(member.quorum).await.unwrap();
+        let server = Server::start(config, Listeners { client, peer: Some(peer) }).await.unwrap();
+        member.addr = server.addr;
+        member.server = Some(server);
+    }
+
+    pub async fn start_all(&mut self) {
+        for i in 0..self.members.len() {
+            self.start(i).await;
+        }
+    }
+
+    /// Stops member `i` as a clean shutdown does.
+    pub async fn stop(&mut self, i: usize) {
+        if let Some(server) = self.members[i].server.take() {
+            server.stop().await;
+        }
+    }
+
+    pub fn role(&self, i: usize) -> Option<Role> {
+        self.members[i].server.as_ref().map(|s| s.node.role())
+    }
+
+    /// The index of the member that leads, once exactly one running member leads and every
+    /// other running voter follows it.
+    pub async fn leader(&self) -> usize {
+        let settled = eventually(|| async { self.settled_leader().is_some() }).await;
+        assert!(settled, "no leader settled: roles {:?}", self.roles());
+        self.settled_leader().unwrap()
+    }
+
+    fn settled_leader(&self) -> Option<usize> {
+        let running: Vec<usize> =
+            (0..self.members.len()).filter(|i| self.members[*i].server.is_some()).collect();
+        let leaders: Vec<usize> =
+            running.iter().copied().filter(|i| self.role(*i) == Some(Role::Leader)).collect();
+        let others_follow = running
+            .iter()
+            .all(|i| matches!(self.role(*i), Some(Role::Leader | Role::Follower | Role::Observer)));
+        (leaders.len() == 1 && others_follow).then(|| leaders[0])
+    }
+
+    pub fn roles(&self) -> Vec<Option<Role>> {
+        (0..self.members.len()).map(|i| self.role(i)).collect()
+    }
+
+    pub fn addr(&self, i: usize) -> SocketAddr {
+        self.members[i].addr
+    }
+
+    pub async fn stop_all(mut self) {
+        for i in 0..self.members.len() {
+            self.stop(i).await;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! An ensemble of corral servers in one process, over real TCP: formation, writes through
+//! every member read on every member, watches across members.
+
+mod common;
+
+use common::cluster::Cluster;
+use common::{eventually, Client};
+use corral::replication::Role;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_form_in_any_order_and_serve_only_once_a_leader_is_known() {
+    let mut cluster = Cluster::new(3, 0).await;
+    cluster.start(2).await;
+    // Alone, a member has no quorum: it knows no leader and refuses clients.
+    assert_eq!(cluster.role(2), Some(Role::NoLeader));
+    let mut refused = Client::try_connect(cluster.addr(2)).await;
+    assert!(refused.is_none(), "a member without a leader does not serve");
+    cluster.start(0).await;
+    let leader = cluster.leader().await;
+    assert!(leader == 0 || leader == 2, "a quorum of two elects one of them");
+    cluster.start(1).await;
+    cluster.leader().await;
+    let joined = eventually(|| async { cluster.role(1) == Some(Role::Follower) }).await;
+    assert!(joined, "the third member follows: {:?}", cluster.roles());
+    refused.take();
+    cluster.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_each_member_is_read_on_every_member() {
+    let mut cluster = Cluster::new(3, 0).await;
+    cluster.start_all().await;
+    cluster.leader().await;
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        clients.push(Client::connect(cluster.addr(i)).await);
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        let path = format!("/from-{i}");
+        assert_eq!(client.create(&path, format!("{i}").as_bytes(), 0).await, Ok(path));
+    }
+    for client in clients.iter_mut() {
+        // sync, then every write acknowledged before it is visible here.
+        client.sync("/").await;
+        for i in 0..3 {
+            let (data, stat) = client.get_data(&format!("/from-{i}"), false).await.unwrap();
+            assert_eq!(data.as_deref(), Some(format!("{i}").as_bytes()));
+            assert_eq!(stat.version, 0);
+        }
+    }
+    for client in clients {
+        client.close().await;
+    }
+    cluster.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_on_one_member_fires_for_a_write_through_another_before_its_reply() {
+    let mut cluster = Cluster::new(3, 0).await;
+    cluster.start_all().await;
+    let leader = cluster.leader().await;
+    let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
+    let mut watcher = Client::connect(cluster.addr(a)).await;
+    let mut writer = Client::connect(cluster.addr(b)).await;
+    assert!(writer.create("/w", b"1", 0).await.is_ok());
+    watcher.sync("/").await;
+    watcher.get_data("/w", true).await.unwrap();
+    writer.set_data("/w", b"2", -1).await.unwrap();
+    // The watcher's next read, after the event, shows the new data: the event comes first.
+    let event = watcher.event().await;
+    assert_eq!((event.event_type, event.path.as_str()), (3, "/w"), "NodeDataChanged");
+    let (data, _) = watcher.get_data("/w", false).await.unwrap();
+    assert_eq!(data.as_deref(), Some(&b"2"[..]));
+    cluster.stop_all().await;
+}
