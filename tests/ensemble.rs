@@ -73,3 +73,25 @@ async fn a_watch_on_one_member_fires_for_a_write_through_another_before_its_repl
     assert_eq!(data.as_deref(), Some(&b"2"[..]));
     cluster.stop_all().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_moves_to_another_member_with_its_ephemerals() {
+    let mut cluster = Cluster::new(3, 0).await;
+    cluster.start_all().await;
+    let leader = cluster.leader().await;
+    let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
+    let mut first = Client::connect(cluster.addr(a)).await;
+    assert!(first.create("/eph", b"", 1).await.is_ok(), "an ephemeral");
+    let (session_id, passwd) = (first.session_id, first.passwd.clone());
+    let request = common::connect_request(session_id, passwd.clone(), 30_000);
+    let mut moved = Client::resume(cluster.addr(b), request).await.expect("accepted elsewhere");
+    moved.sync("/").await;
+    let stat = moved.exists("/eph", false).await.unwrap();
+    assert_eq!(stat.ephemeral_owner, session_id);
+    let mut wrong = passwd;
+    wrong[0] ^= 1;
+    let forged = common::connect_request(session_id, wrong, 30_000);
+    assert!(Client::resume(cluster.addr(leader), forged).await.is_none(), "wrong password");
+    drop(first);
+    cluster.stop_all().await;
+}

@@ -75,17 +75,14 @@ async fn new_session(
     timeout_ms: i32,
 ) -> Outcome {
     let session_id = node.session_ids.next_id();
-    if node.create_session(session_id, timeout_ms).await.is_err() {
+    let passwd = node.passwords.password(session_id);
+    let passwd = passwd.as_slice().try_into().expect("derived passwords are 16 bytes");
+    if node.create_session(session_id, timeout_ms, passwd).await.is_err() {
         return Outcome::Dropped;
     }
     node.bind(session_id, conn);
     tracing::debug!(session = format!("0x{session_id:x}"), timeout_ms, peer = %conn.peer, "session created");
-    Outcome::Accepted(response(
-        request,
-        timeout_ms,
-        session_id,
-        node.passwords.password(session_id),
-    ))
+    Outcome::Accepted(response(request, timeout_ms, session_id, passwd.to_vec()))
 }
 
 fn reconnect(
@@ -98,21 +95,15 @@ fn reconnect(
     // As ZooKeeper does, the old connection goes before the password is even checked.
     node.bind(session_id, conn);
     let passwd = request.passwd.as_deref().unwrap_or_default();
-    let valid = node.passwords.verify(session_id, passwd)
-        && node.session_exists(session_id)
-        && node.sessions.is_live(session_id);
+    let valid =
+        node.session_password_matches(session_id, passwd) && node.sessions.is_live(session_id);
     if !valid {
         tracing::info!(session = format!("0x{session_id:x}"), peer = %conn.peer, "invalid or expired session");
         return Outcome::Rejected(response(request, 0, 0, vec![0; PASSWORD_LEN]));
     }
     node.sessions.track(session_id, timeout_ms, tokio::time::Instant::now());
     tracing::debug!(session = format!("0x{session_id:x}"), peer = %conn.peer, "session reconnected");
-    Outcome::Accepted(response(
-        request,
-        timeout_ms,
-        session_id,
-        node.passwords.password(session_id),
-    ))
+    Outcome::Accepted(response(request, timeout_ms, session_id, passwd.to_vec()))
 }
 
 /// The ConnectResponse as a frame (length prefix included).

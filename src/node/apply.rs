@@ -170,7 +170,7 @@ impl Node {
     fn session_effect(&self, effect: Effect) {
         let now = tokio::time::Instant::now();
         match effect {
-            Effect::SessionCreated { session_id, timeout_ms } => {
+            Effect::SessionCreated { session_id, timeout_ms, .. } => {
                 self.sessions.track(session_id, timeout_ms, now);
             }
             Effect::SessionClosed { session_id } => {

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::error::ZkError;
 use crate::ops::ApplyConfig;
 use crate::replication::{Replicator, Role};
-use crate::session::password::{PasswordKey, SessionIdGenerator};
+use crate::session::password::{self, Password, PasswordKey, SessionIdGenerator};
 use crate::session::Sessions;
 use crate::state::ZkState;
 use crate::tree::acl::AclPolicy;
@@ -212,7 +212,12 @@ impl Node {
     }
 
     /// Creates a session through the log and waits until it is applied.
-    pub async fn create_session(&self, session_id: i64, timeout_ms: i32) -> Result<(), ZkError> {
+    pub async fn create_session(
+        &self,
+        session_id: i64,
+        timeout_ms: i32,
+        passwd: Password,
+    ) -> Result<(), ZkError> {
         let origin = self.origin();
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(origin.request_id, Pending::Connect(tx));
@@ -220,7 +225,7 @@ impl Node {
             session_id,
             origin: Some(origin),
             auth: Arc::new(Vec::<Id>::new()),
-            op: TxnOp::CreateSession { timeout_ms },
+            op: TxnOp::CreateSession { timeout_ms, passwd: Some(passwd) },
         };
         if self.replicator.propose(txn).await.is_err() {
             self.pending.lock().remove(&origin.request_id);
@@ -237,5 +242,22 @@ impl Node {
 
     pub fn session_exists(&self, session_id: i64) -> bool {
         self.state.read().sessions.contains(session_id)
+    }
+
+    /// The password of a live session, as any member knows it: replicated with the session,
+    /// or, for a session logged before that, derived by this server.
+    pub fn session_password(&self, session_id: i64) -> Option<Password> {
+        let entry = *self.state.read().sessions.get(session_id)?;
+        Some(entry.passwd.unwrap_or_else(|| self.password_of_old_session(session_id)))
+    }
+
+    fn password_of_old_session(&self, session_id: i64) -> Password {
+        let derived = self.passwords.password(session_id);
+        Password::try_from(derived.as_slice()).expect("derived passwords are 16 bytes")
+    }
+
+    /// Whether `candidate` is the password of the live session `session_id`.
+    pub fn session_password_matches(&self, session_id: i64, candidate: &[u8]) -> bool {
+        self.session_password(session_id).is_some_and(|p| password::matches(&p, candidate))
     }
 }

@@ -34,7 +34,7 @@ impl Default for Fixture {
 impl Fixture {
     pub fn new() -> Self {
         let mut sessions = SessionTable::default();
-        sessions.insert(SESSION, SessionEntry { timeout_ms: 30_000 });
+        sessions.insert(SESSION, SessionEntry { timeout_ms: 30_000, passwd: None });
         Fixture {
             tree: DataTree::new(),
             sessions,

@@ -9,6 +9,15 @@ use sha2::{Digest, Sha256};
 
 /// The password length every ConnectResponse carries.
 pub const PASSWORD_LEN: usize = 16;
+
+/// A session's password.
+pub type Password = [u8; PASSWORD_LEN];
+
+/// Compares in constant time, so a password cannot be guessed byte by byte.
+pub fn matches(expected: &[u8], candidate: &[u8]) -> bool {
+    candidate.len() == expected.len()
+        && expected.iter().zip(candidate).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
 const SECRET_FILE: &str = "session.secret";
 
 /// Derives passwords: the first 16 bytes of SHA-256(secret ‖ session id).
@@ -55,9 +64,7 @@ impl PasswordKey {
 
     /// Compares in constant time, so the password cannot be guessed byte by byte.
     pub fn verify(&self, session_id: i64, candidate: &[u8]) -> bool {
-        let expected = self.password(session_id);
-        candidate.len() == expected.len()
-            && expected.iter().zip(candidate).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        matches(&self.password(session_id), candidate)
     }
 }
 

@@ -3,10 +3,16 @@
 
 use imbl::OrdMap;
 
+use super::password::Password;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionEntry {
     /// The timeout negotiated when the session was created, in ms.
     pub timeout_ms: i32,
+    /// Its password, chosen by the server that created it and replicated with it, so any
+    /// member accepts a reconnect. `None` for sessions logged before passwords were
+    /// replicated: their creating server derives them (`PasswordKey`).
+    pub passwd: Option<Password>,
 }
 
 #[derive(Debug, Clone, Default)]

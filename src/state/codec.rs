@@ -9,13 +9,15 @@ use bytes::BufMut;
 use jute::{Acl, Buffer, Decode, DecodeError, Encode, JString};
 
 use super::ZkState;
+use crate::session::password::Password;
 use crate::session::{SessionEntry, SessionTable};
 use crate::tree::{DataNode, DataTree, StatPersisted};
 
 /// The snapshot state format this version writes (1 was a single in-memory blob; 2 held one
-/// node per record, which 3's reader also reads, as a record of one node).
-pub const STATE_FORMAT: u8 = 3;
-const READABLE_FORMATS: [u8; 2] = [2, 3];
+/// node per record, which 3's reader also reads, as a record of one node; 4 added sessions'
+/// passwords to the header).
+pub const STATE_FORMAT: u8 = 4;
+const READABLE_FORMATS: [u8; 3] = [2, 3, 4];
 /// A record closes once it holds this many bytes (or the one node that passed it): large enough
 /// that the store's per-record cost vanishes, small enough to be a bounded buffer.
 pub const CHUNK_BYTES: usize = 64 << 10;
@@ -132,13 +134,21 @@ impl<'a> StateRecords<'a> {
 
     /// The header; call it once every record has been taken.
     pub fn finish(&self) -> Vec<u8> {
+        self.header(STATE_FORMAT)
+    }
+
+    /// The header as `format` lays it out (older ones only for tests of reading them).
+    fn header(&self, format: u8) -> Vec<u8> {
         let state = self.state;
         let mut out = Vec::new();
-        out.put_u8(STATE_FORMAT);
+        out.put_u8(format);
         state.last_zxid.encode(&mut out);
         (state.sessions.len() as i32).encode(&mut out);
         for (id, entry) in state.sessions.iter() {
             (*id, entry.timeout_ms).encode(&mut out);
+            if format >= 4 {
+                entry.passwd.map(|p| p.to_vec()).encode(&mut out);
+            }
         }
         (self.acls.len() as i32).encode(&mut out);
         self.acls.iter().for_each(|acl| acl.encode(&mut out));
@@ -172,6 +182,10 @@ pub struct StateLoader {
     loaded: i64,
 }
 
+fn password(bytes: &[u8]) -> Result<Password, StateDecodeError> {
+    Password::try_from(bytes).map_err(|_| StateDecodeError::Corrupt(DecodeError::Truncated))
+}
+
 impl StateLoader {
     pub fn new(header: &[u8]) -> Result<StateLoader, StateDecodeError> {
         let (&format, rest) = header.split_first().ok_or(DecodeError::Truncated)?;
@@ -183,7 +197,13 @@ impl StateLoader {
         let mut sessions = SessionTable::default();
         for _ in 0..r.next::<i32>()? {
             let id: i64 = r.next()?;
-            sessions.insert(id, SessionEntry { timeout_ms: r.next()? });
+            let timeout_ms = r.next()?;
+            // Format 4 added each session's password.
+            let passwd = match format {
+                ..=3 => None,
+                _ => r.next::<Option<Vec<u8>>>()?.map(|p| password(&p)).transpose()?,
+            };
+            sessions.insert(id, SessionEntry { timeout_ms, passwd });
         }
         let mut acls = Vec::new();
         for _ in 0..r.next::<i32>()? {
@@ -239,14 +259,14 @@ mod tests {
 
     type Dump = Vec<(String, Buffer, Vec<Acl>, StatPersisted, usize)>;
 
-    fn dump(state: &ZkState) -> (Dump, i64, Vec<(i64, i32)>) {
+    fn dump(state: &ZkState) -> (Dump, i64, Vec<(i64, SessionEntry)>) {
         let mut nodes: Dump = state
             .tree
             .iter()
             .map(|(p, n)| (p.to_owned(), n.data.clone(), n.acl.to_vec(), n.stat, n.children.len()))
             .collect();
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
-        let sessions = state.sessions.iter().map(|(id, e)| (*id, e.timeout_ms)).collect();
+        let sessions = state.sessions.iter().map(|(id, e)| (*id, *e)).collect();
         (nodes, state.last_zxid, sessions)
     }
 
@@ -259,7 +279,7 @@ mod tests {
 
     fn sample() -> ZkState {
         let mut state = ZkState::default();
-        state.sessions.insert(0x11, SessionEntry { timeout_ms: 4000 });
+        state.sessions.insert(0x11, SessionEntry { timeout_ms: 4000, passwd: Some([9; 16]) });
         let digest = vec![Acl::new(jute::perms::ALL, "digest", "u:hash")];
         add(&mut state, "/a", b"one", NodeKind::Persistent, crate::tree::acl::open_acl());
         add(&mut state, "/a/e", b"", NodeKind::Ephemeral(0x11), digest.clone());
@@ -294,11 +314,13 @@ mod tests {
         let state = sample();
         let mut records = StateRecords::with_chunk_bytes(&state, 1);
         let written: Vec<Vec<u8>> = records.by_ref().collect();
-        let mut header = records.finish();
-        header[0] = 2;
+        let header = records.header(2);
         let mut loader = StateLoader::new(&header).unwrap();
         written.iter().for_each(|r| loader.add(r).unwrap());
-        assert_eq!(dump(&loader.finish().unwrap()), dump(&state));
+        let loaded = loader.finish().unwrap();
+        assert_eq!(dump(&loaded).0, dump(&state).0);
+        let session = loaded.sessions.get(0x11).unwrap();
+        assert_eq!(session.passwd, None, "format 2 kept no passwords");
     }
 
     #[test]
@@ -329,7 +351,7 @@ mod tests {
         let expected = dump(&frozen);
         add(&mut state, "/later", b"z", NodeKind::Persistent, crate::tree::acl::open_acl());
         state.tree.set_data("/a", Some(b"two".to_vec()), 99, 5);
-        state.sessions.insert(0x22, SessionEntry { timeout_ms: 1 });
+        state.sessions.insert(0x22, SessionEntry { timeout_ms: 1, passwd: None });
         assert_eq!(dump(&round_trip(&frozen)), expected);
         assert_ne!(dump(&state), expected);
     }

@@ -51,7 +51,7 @@ proptest! {
         let mut state = ZkState::default();
         let config = ApplyConfig::default();
         let session = |op| Txn { session_id: SESSION, origin: None, auth: Arc::new(vec![]), op };
-        let open = Entry { time_ms: 1, txns: vec![session(TxnOp::CreateSession { timeout_ms: 30_000 })] };
+        let open = Entry { time_ms: 1, txns: vec![session(TxnOp::CreateSession { timeout_ms: 30_000, passwd: None })] };
         state.apply(&open, &config);
         prop_assert_eq!(state.tree.digest(), fresh_sum(&state));
         for (i, (kind, path, data)) in steps.into_iter().enumerate() {

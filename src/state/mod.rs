@@ -6,6 +6,7 @@ use jute::Response;
 
 use crate::error::ZkResult;
 use crate::ops::{self, ApplyConfig, Changes, WriteCtx};
+use crate::session::password::Password;
 use crate::session::{SessionEntry, SessionTable};
 use crate::tree::digest::DigestLog;
 use crate::tree::DataTree;
@@ -30,7 +31,7 @@ pub struct ZkState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     None,
-    SessionCreated { session_id: i64, timeout_ms: i32 },
+    SessionCreated { session_id: i64, timeout_ms: i32, passwd: Option<Password> },
     SessionClosed { session_id: i64 },
 }
 
@@ -73,9 +74,9 @@ impl ZkState {
         let mut effect = Effect::None;
         let tree = &mut self.tree;
         let result = match &txn.op {
-            TxnOp::CreateSession { timeout_ms } => {
-                effect =
-                    Effect::SessionCreated { session_id: txn.session_id, timeout_ms: *timeout_ms };
+            TxnOp::CreateSession { timeout_ms, passwd } => {
+                let (session_id, timeout_ms, passwd) = (txn.session_id, *timeout_ms, *passwd);
+                effect = Effect::SessionCreated { session_id, timeout_ms, passwd };
                 Ok(Response::Empty)
             }
             TxnOp::CloseSession => {
@@ -122,8 +123,8 @@ impl ZkState {
 
     fn apply_effect(&mut self, effect: Effect) {
         match effect {
-            Effect::SessionCreated { session_id, timeout_ms } => {
-                self.sessions.insert(session_id, SessionEntry { timeout_ms });
+            Effect::SessionCreated { session_id, timeout_ms, passwd } => {
+                self.sessions.insert(session_id, SessionEntry { timeout_ms, passwd });
             }
             Effect::SessionClosed { session_id } => {
                 self.sessions.remove(session_id);

@@ -9,6 +9,7 @@ use jute::{
 
 use super::{Entry, Origin, Txn, TxnOp};
 use crate::error::ZkError;
+use crate::session::password::Password;
 
 /// The entry format written by this version; an unknown one is refused, never guessed at.
 pub const ENTRY_FORMAT: u8 = 1;
@@ -35,6 +36,7 @@ mod tag {
     pub const SYNC: i32 = 8;
     pub const REAP: i32 = 9;
     pub const FAIL: i32 = 10;
+    pub const CREATE_SESSION_WITH_PASSWORD: i32 = 11;
 }
 
 pub fn encode_entry(entry: &Entry) -> Vec<u8> {
@@ -110,7 +112,12 @@ fn encode_txn(txn: &Txn, out: &mut Vec<u8>) {
     request.encode(out);
     txn.auth.as_ref().encode(out);
     match &txn.op {
-        TxnOp::CreateSession { timeout_ms } => (tag::CREATE_SESSION, timeout_ms).encode(out),
+        TxnOp::CreateSession { timeout_ms, passwd: None } => {
+            (tag::CREATE_SESSION, timeout_ms).encode(out)
+        }
+        TxnOp::CreateSession { timeout_ms, passwd: Some(passwd) } => {
+            (tag::CREATE_SESSION_WITH_PASSWORD, (*timeout_ms, Some(passwd.to_vec()))).encode(out)
+        }
         TxnOp::CloseSession => tag::CLOSE_SESSION.encode(out),
         TxnOp::Create { op, request } => (tag::CREATE, (op.as_i32(), request)).encode(out),
         TxnOp::Delete(r) => (tag::DELETE, r).encode(out),
@@ -139,7 +146,14 @@ fn decode_op(input: &[u8]) -> Parsed<'_, TxnOp> {
     Ok(match kind {
         tag::CREATE_SESSION => {
             let (input, timeout_ms) = i32::decode(input)?;
-            (input, TxnOp::CreateSession { timeout_ms })
+            (input, TxnOp::CreateSession { timeout_ms, passwd: None })
+        }
+        tag::CREATE_SESSION_WITH_PASSWORD => {
+            let (input, timeout_ms) = i32::decode(input)?;
+            let (input, passwd) = Option::<Vec<u8>>::decode(input)?;
+            let passwd = passwd.unwrap_or_default();
+            let passwd = Password::try_from(passwd.as_slice()).map_err(|_| corrupt())?;
+            (input, TxnOp::CreateSession { timeout_ms, passwd: Some(passwd) })
         }
         tag::CLOSE_SESSION => (input, TxnOp::CloseSession),
         tag::CREATE => {
@@ -184,7 +198,8 @@ mod tests {
             ttl: 100,
         };
         let ops = vec![
-            TxnOp::CreateSession { timeout_ms: 4000 },
+            TxnOp::CreateSession { timeout_ms: 4000, passwd: None },
+            TxnOp::CreateSession { timeout_ms: 4000, passwd: Some([7; 16]) },
             TxnOp::CloseSession,
             TxnOp::Create { op: OpCode::CreateTtl, request: create },
             TxnOp::Delete(DeleteRequest { path: "/a".into(), version: 3 }),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jute::{CreateTtlRequest, DeleteRequest, Id, MultiOp, OpCode, SetAclRequest, SetDataRequest};
 
 use crate::error::ZkError;
+use crate::session::password::Password;
 
 pub mod codec;
 
@@ -35,6 +36,8 @@ pub enum TxnOp {
     /// Registers a new session with its negotiated timeout.
     CreateSession {
         timeout_ms: i32,
+        /// Chosen by the server that accepted the connection (see `SessionEntry::passwd`).
+        passwd: Option<Password>,
     },
     /// closeSession from the client, or expiry: deletes the session's ephemerals.
     CloseSession,
