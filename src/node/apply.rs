@@ -31,12 +31,19 @@ impl Host for Node {
     }
 
     /// Replaces the state with a snapshot's; every session gets a fresh full timeout.
+    /// Replaces the state with a snapshot's (at start-up, or sent by a leader when this member
+    /// was too far behind). Every session gets a fresh full timeout. Clients connected here
+    /// are disconnected, as a ZooKeeper learner that resyncs does: the events between their
+    /// watches and the snapshot are not known, so their watches cannot be trusted; they
+    /// reconnect and set them again.
     fn install(&self, state: ZkState) {
         let now = tokio::time::Instant::now();
-        for (id, session) in state.sessions.iter() {
-            self.sessions.track(*id, session.timeout_ms, now);
-        }
+        let sessions = state.sessions.iter().map(|(id, s)| (*id, s.timeout_ms));
+        self.sessions.replace_all(sessions, now);
         *self.state.write() = state;
+        for conn in self.connections.read().values() {
+            conn.closing.cancel();
+        }
     }
 
     /// Drops the requests of an entry that could not be logged, closing their connections.

@@ -36,6 +36,13 @@ impl Sessions {
         self.tracker.lock().track(id, timeout_ms, now);
     }
 
+    /// Tracks exactly these sessions, each with a full timeout (a snapshot was installed).
+    pub fn replace_all(&self, sessions: impl Iterator<Item = (i64, i32)>, now: Instant) {
+        let mut tracker = self.tracker.lock();
+        *tracker = SessionTracker::new(tracker.tick());
+        sessions.for_each(|(id, timeout_ms)| tracker.track(id, timeout_ms, now));
+    }
+
     /// Records activity; false when the session is unknown here or closing.
     pub fn touch(&self, id: i64, now: Instant) -> bool {
         if !self.tracker.lock().touch(id, now) {

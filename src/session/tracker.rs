@@ -27,6 +27,10 @@ impl SessionTracker {
         SessionTracker { tick, origin: Instant::now(), sessions: HashMap::new() }
     }
 
+    pub fn tick(&self) -> Duration {
+        self.tick
+    }
+
     /// ZooKeeper's bucket rule: the first tick boundary strictly after now + timeout.
     fn deadline(&self, now: Instant, timeout: Duration) -> Instant {
         let tick = self.tick.as_millis().max(1);

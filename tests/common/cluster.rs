@@ -114,3 +114,48 @@ impl Cluster {
         }
     }
 }
+
+impl Cluster {
+    /// Like `new`, with more zoo.cfg lines for every member.
+    pub async fn with_config(voters: usize, observers: usize, extra: &str) -> Cluster {
+        let mut cluster = Cluster::new(voters, observers).await;
+        cluster.text.push_str(extra);
+        cluster
+    }
+
+    /// Member `i`'s last applied zxid.
+    pub fn zxid(&self, i: usize) -> Option<i64> {
+        self.members[i].server.as_ref().map(|s| s.node.last_zxid())
+    }
+
+    /// Waits until every running member has applied what member `i` has.
+    pub async fn converged_with(&self, i: usize) -> bool {
+        eventually(|| async {
+            let target = self.zxid(i);
+            (0..self.members.len())
+                .filter(|j| self.members[*j].server.is_some())
+                .all(|j| self.zxid(j) >= target)
+        })
+        .await
+    }
+
+    /// Client addresses of the running members.
+    pub fn running_addrs(&self) -> Vec<SocketAddr> {
+        self.members.iter().filter(|m| m.server.is_some()).map(|m| m.addr).collect()
+    }
+
+    /// Resumes a session on whichever running member takes it first, as a client's host
+    /// list does.
+    pub async fn resume(&self, session_id: i64, passwd: &[u8]) -> super::Client {
+        for _ in 0..100 {
+            for addr in self.running_addrs() {
+                let request = super::connect_request(session_id, passwd.to_vec(), 30_000);
+                if let Some(client) = super::Client::resume(addr, request).await {
+                    return client;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no member took session 0x{session_id:x}: roles {:?}", self.roles());
+    }
+}
