@@ -9,7 +9,7 @@ use jute::{perms, KeeperState, ReplyHeader, WatcherEvent};
 use super::conn::{ConnShared, Outbound};
 use super::{Node, Pending};
 use crate::ops::check_perm;
-use crate::replication::{Host, Role};
+use crate::replication::{EnsembleView, Host, Role};
 use crate::state::{Applied, Effect, ZkState};
 use crate::txn::Entry;
 use crate::watch::{WatchManager, WatchTrigger};
@@ -69,6 +69,10 @@ impl Host for Node {
                 Pending::Connect(done) => drop(done),
             }
         }
+    }
+
+    fn attach_view(&self, view: Arc<dyn EnsembleView>) {
+        let _ = self.view.set(view);
     }
 
     fn sessions_touched(&self, ids: &[i64]) {

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::error::ZkError;
 use crate::ops::ApplyConfig;
-use crate::replication::{Replicator, Role};
+use crate::replication::{EnsembleStatus, EnsembleView, Replicator, Role};
 use crate::session::password::{self, Password, PasswordKey, SessionIdGenerator};
 use crate::session::Sessions;
 use crate::state::ZkState;
@@ -63,6 +63,8 @@ pub struct Node {
     pub started: Instant,
     /// What this member is in the ensemble, published by replication.
     role: tokio::sync::watch::Sender<Role>,
+    /// How to ask about the ensemble; unset on a standalone server.
+    view: std::sync::OnceLock<Arc<dyn EnsembleView>>,
     /// Four-letter words whose answer grows with the server (dumps of watches, sessions and
     /// connections) are built this many at a time, so clients that ask and never read cannot
     /// hold many copies of such an answer.
@@ -107,6 +109,7 @@ impl Node {
             next_request: AtomicU64::new(first_request_id(incarnation)),
             started: Instant::now(),
             role: tokio::sync::watch::Sender::new(Role::NoLeader),
+            view: std::sync::OnceLock::new(),
             heavy_four_letter_slots: tokio::sync::Semaphore::new(HEAVY_FOUR_LETTER_SLOTS),
             config,
         }
@@ -166,6 +169,11 @@ impl Node {
 
     pub fn role(&self) -> Role {
         *self.role.borrow()
+    }
+
+    /// The ensemble as this member sees it; `None` on a standalone server.
+    pub fn ensemble_status(&self) -> Option<EnsembleStatus> {
+        self.view.get().map(|view| view.status())
     }
 
     pub fn subscribe_role(&self) -> tokio::sync::watch::Receiver<Role> {

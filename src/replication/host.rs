@@ -47,6 +47,8 @@ pub trait Host: Send + Sync + 'static {
     /// Every request this member has in flight has an unknown outcome (the link to the
     /// leader broke, or the leader changed): close their clients' connections.
     fn abandon_all(&self);
+    /// How to ask about the ensemble, given once by a member of one (never standalone).
+    fn attach_view(&self, view: std::sync::Arc<dyn super::EnsembleView>);
     /// This member's role changed.
     fn set_role(&self, role: Role);
     /// Sessions another member saw active; the leader postpones their expiry.

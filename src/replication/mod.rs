@@ -18,6 +18,7 @@ mod snapshot;
 mod start;
 mod state_machine;
 mod types;
+mod view;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use snapshot::Snapshots;
 pub use start::{start_member, start_standalone};
 pub use state_machine::StateMachine;
 use types::Raft;
+pub use view::{EnsembleStatus, EnsembleView};
 
 /// Txns waiting to be ordered; a full queue makes proposers wait.
 pub const PROPOSAL_QUEUE: usize = 16_384;

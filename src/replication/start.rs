@@ -21,6 +21,7 @@ use super::proposer::Proposed;
 use super::snapshot::Snapshots;
 use super::state_machine::StateMachine;
 use super::types::*;
+use super::view::{RaftView, Reachable};
 use super::{
     EnsembleSettings, Host, RaftHandle, ReplicationError, Replicator, Role, Settings, Timing,
 };
@@ -130,8 +131,10 @@ pub async fn start_member(
     let identity = Identity { me: id, cluster: ensemble.cluster };
     let config = raft_config(settings.timing)?;
     let connect_timeout = Duration::from_millis(config.election_timeout_min);
+    let reachable = Reachable::default();
     let network = PeerNetwork {
         identity,
+        reachable: reachable.clone(),
         connect_timeout,
         install_timeout: Duration::from_millis(config.install_snapshot_timeout),
     };
@@ -167,6 +170,8 @@ pub async fn start_member(
     tokio::spawn(Arc::new(service).run(peer_listener, shutdown.clone()));
     let peers = ensemble.peers.clone();
     tokio::spawn(super::learners::add_observers(raft.clone(), peers, shutdown.clone()));
+    let quorum_size = ensemble.peers.iter().filter(|p| p.voter).count();
+    host.attach_view(Arc::new(RaftView { raft: raft.clone(), reachable, quorum_size }));
     tokio::spawn(publish_role(raft.clone(), host, None));
     let addrs = ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect();
     let tick = settings.timing.tick;
@@ -193,7 +198,7 @@ async fn publish_role(raft: Raft, host: Arc<dyn Host>, mut last: Option<Role>) {
 /// A leader is one only once it has applied an entry of its own term (its first, Blank, entry
 /// comes after everything an earlier leader committed): before that, its state may lack
 /// committed writes, and it must not expire sessions or serve.
-fn role_of(m: &RaftMetrics<NodeId, BasicNode>) -> Role {
+pub(super) fn role_of(m: &RaftMetrics<NodeId, BasicNode>) -> Role {
     let leader_known = m.current_leader.is_some();
     match m.state {
         ServerState::Leader => {

@@ -22,6 +22,7 @@ use openraft::BasicNode;
 use tokio::io::AsyncReadExt;
 
 use super::super::types::*;
+use super::super::view::{mark, Reachable};
 use super::link::{self, Identity, Link, LinkError};
 use super::wire::{Message, Purpose, WireError, SNAPSHOT_CHUNK};
 
@@ -29,6 +30,8 @@ use super::wire::{Message, Purpose, WireError, SNAPSHOT_CHUNK};
 #[derive(Clone)]
 pub struct PeerNetwork {
     pub identity: Identity,
+    /// Members a call last reached, for the leader's `mntr` counts.
+    pub reachable: Reachable,
     /// How long a dial and its handshake may take.
     pub connect_timeout: Duration,
     /// How long a member may take to install a snapshot it received (initLimit ticks).
@@ -87,7 +90,10 @@ impl PeerClient {
 
     /// One request, one reply. Errors before anything was sent mean the peer is unreachable.
     async fn call(&mut self, request: Message, ttl: Duration) -> Result<Message, RpcError> {
-        self.connect().await.map_err(|e| unreachable(&e))?;
+        if let Err(e) = self.connect().await {
+            mark(&self.network.reachable, self.target, false);
+            return Err(unreachable(&e));
+        }
         self.in_call = true;
         let link = self.link.as_mut().expect("connected");
         let result = async {
@@ -96,6 +102,7 @@ impl PeerClient {
         }
         .await;
         self.in_call = false;
+        mark(&self.network.reachable, self.target, result.is_ok());
         result.map_err(|e| {
             self.link = None;
             match e {

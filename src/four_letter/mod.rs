@@ -1,6 +1,8 @@
 //! Four-letter words on the client port: recognised in the first four bytes of a connection,
 //! answered in ZooKeeper's plain-text formats, then the connection is closed.
 
+mod java;
+
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -9,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::clock::now_ms;
 use crate::node::Node;
+use java::{java_date, java_double};
 
 /// The ZooKeeper version corral answers as (its behaviour follows 3.9).
 pub const ZK_VERSION: &str = "3.9.3";
@@ -89,16 +92,6 @@ pub fn run(node: &Node, command: &str) -> String {
         "dump" => dump(node),
         "dirs" => format!("datadir_size: {}\nlogdir_size: {}\n", dir_size(node), dir_size(node)),
         _ => String::new(),
-    }
-}
-
-/// Java's `Double.toString` for the values latency averages take.
-fn java_double(value: f64) -> String {
-    let rounded = (value * 10_000.0).round() / 10_000.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.1}")
-    } else {
-        format!("{rounded}")
     }
 }
 
@@ -367,39 +360,6 @@ fn dump(node: &Node) -> String {
     out
 }
 
-/// Java's `Date.toString()` in UTC: `Sun Nov 22 04:13:05 UTC 2026`.
-fn java_date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} UTC {year}",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
 /// The 4-character tag `cons` shows for a connection's last operation.
 pub fn op_tag(op: OpCode) -> &'static str {
     use OpCode::*;
@@ -436,22 +396,6 @@ pub fn op_tag(op: OpCode) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_format_like_java() {
-        assert_eq!(
-            java_date(1_795_328_000_000 - 12_000_000 + 5_000),
-            "Sun Nov 22 02:53:25 UTC 2026"
-        );
-        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-    }
-
-    #[test]
-    fn doubles_format_like_java() {
-        assert_eq!(java_double(0.0), "0.0");
-        assert_eq!(java_double(2.179_93), "2.1799");
-        assert_eq!(java_double(3.0), "3.0");
-    }
 
     #[test]
     fn commands_are_recognised_from_their_bytes() {
