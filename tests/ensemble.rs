@@ -95,3 +95,48 @@ async fn a_session_moves_to_another_member_with_its_ephemerals() {
     drop(first);
     cluster.stop_all().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_letter_words_and_zookeeper_config_report_the_ensemble() {
+    let mut cluster = Cluster::with_config(3, 0, "4lw.commands.whitelist=*\n").await;
+    cluster.start(0).await;
+    let alone = common::four_letter(cluster.addr(0), "srvr").await;
+    assert_eq!(alone, "This ZooKeeper instance is not currently serving requests\n");
+    assert_eq!(common::four_letter(cluster.addr(0), "ruok").await, "imok");
+    assert_eq!(common::four_letter(cluster.addr(0), "isro").await, "null");
+    cluster.start(1).await;
+    cluster.start(2).await;
+    let leader = cluster.leader().await;
+    let follower = (leader + 1) % 3;
+    assert!(common::four_letter(cluster.addr(leader), "srvr").await.contains("Mode: leader\n"));
+    let srvr = common::four_letter(cluster.addr(follower), "srvr").await;
+    assert!(srvr.contains("Mode: follower\n"), "{srvr}");
+    let synced = eventually(|| async {
+        let mntr = common::four_letter(cluster.addr(leader), "mntr").await;
+        mntr.contains("zk_synced_followers\t2\n")
+    })
+    .await;
+    assert!(synced, "the leader counts both followers");
+    let mntr = common::four_letter(cluster.addr(leader), "mntr").await;
+    for line in ["zk_server_state\tleader\n", "zk_peer_state\tleading - broadcast\n"] {
+        assert!(mntr.contains(line), "{line} in {mntr}");
+    }
+    assert!(mntr.contains("zk_quorum_size\t3\n") && mntr.contains("zk_learners\t2\n"), "{mntr}");
+    let mntr = common::four_letter(cluster.addr(follower), "mntr").await;
+    assert!(mntr.contains("zk_server_state\tfollower\n"), "{mntr}");
+    assert!(!mntr.contains("zk_learners"), "leader-only keys: {mntr}");
+    let expected: String = cluster
+        .members
+        .iter()
+        .map(|m| format!("server.{}=127.0.0.1:{}:{}:participant\n", m.id, m.quorum.port(), m.id))
+        .collect::<String>()
+        + "version=0";
+    let conf = common::four_letter(cluster.addr(follower), "conf").await;
+    assert!(conf.contains(&format!("membership: \n{expected}\n")), "{conf}");
+    assert!(conf.contains(&format!("serverId={}\n", follower + 1)), "{conf}");
+    let mut client = Client::connect(cluster.addr(follower)).await;
+    let (data, stat) = client.get_data("/zookeeper/config", false).await.unwrap();
+    assert_eq!(String::from_utf8(data.unwrap()).unwrap(), expected);
+    assert_eq!((stat.version, stat.mzxid), (-1, 0));
+    cluster.stop_all().await;
+}

@@ -81,6 +81,13 @@ impl Ensemble {
         self.members.values().filter(|m| m.peer_type == PeerType::Participant)
     }
 
+    /// The dynamic config text, as `/zookeeper/config` holds it: a `server.N=` line per member
+    /// and the config version (0 for a static ensemble), without a final newline.
+    pub fn config_text(&self) -> String {
+        let lines = self.members.values().map(|m| format!("server.{}={}\n", m.id, m.config_text()));
+        lines.collect::<String>() + "version=0"
+    }
+
     /// ZooKeeper's rule: an ensemble when standalone is disabled or two or more participate.
     pub fn is_distributed(&self) -> bool {
         !self.standalone_enabled || self.voters().count() >= 2

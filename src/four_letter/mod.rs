@@ -1,6 +1,7 @@
 //! Four-letter words on the client port: recognised in the first four bytes of a connection,
 //! answered in ZooKeeper's plain-text formats, then the connection is closed.
 
+mod ensemble;
 mod java;
 
 use std::fmt::Write;
@@ -63,8 +64,12 @@ pub fn run(node: &Node, command: &str) -> String {
     if !node.config.four_letter_allowed(command) {
         return format!("{command} is not executed because it is not in the whitelist.\n");
     }
+    if ensemble::not_serving(node) && !ensemble::answers_when_not_serving(command) {
+        return ensemble::NOT_SERVING.to_owned();
+    }
     match command {
         "ruok" => "imok".to_owned(),
+        "isro" if ensemble::not_serving(node) => "null".to_owned(),
         "isro" => "rw".to_owned(),
         "gtmk" => node.stats.trace_mask.load(Ordering::Relaxed).to_string(),
         "hash" => hash(node),
@@ -116,7 +121,7 @@ fn srvr(node: &Node, with_clients: bool) -> String {
     let _ = write!(
         out,
         "Latency min/avg/max: {}/{}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
-         Zxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+         Zxid: 0x{:x}\nMode: {}\nNode count: {}\n{}",
         latency.min,
         java_double(latency.avg()),
         latency.max,
@@ -125,7 +130,9 @@ fn srvr(node: &Node, with_clients: bool) -> String {
         node.connection_list().len(),
         outstanding(node),
         zxid,
-        nodes
+        ensemble::mode(node),
+        nodes,
+        ensemble::srvr_leader_lines(node)
     );
     out
 }
@@ -146,9 +153,10 @@ fn mntr(node: &Node) -> String {
     });
     let watches = node.with_watches(|w| w.watch_count());
     let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
-    let rows: Vec<(&str, String)> = vec![
-        ("version", full_version()),
-        ("server_state", "standalone".into()),
+    let mut rows: Vec<(&str, String)> = vec![("version", full_version())];
+    rows.push(("server_state", ensemble::mode(node).into()));
+    rows.extend(ensemble::mntr_peer_state(node));
+    rows.extend([
         ("avg_latency", java_double(latency.avg())),
         ("max_latency", latency.max.to_string()),
         ("min_latency", latency.min.to_string()),
@@ -166,7 +174,8 @@ fn mntr(node: &Node) -> String {
         ("local_sessions", "0".into()),
         ("uptime", node.started.elapsed().as_millis().to_string()),
         ("connection_drop_probability", "0.0".into()),
-    ];
+    ]);
+    rows.extend(ensemble::mntr_rows(node));
     rows.iter().map(|(k, v)| format!("zk_{k}\t{v}\n")).collect()
 }
 
@@ -198,14 +207,16 @@ fn conf(node: &Node) -> String {
     format!(
         "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={size}\ndataLogDir={}\n\
          dataLogSize={size}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\n\
-         maxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+         maxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n{}",
         c.client_addr.port(),
         c.data_dir.display(),
         c.data_log_dir.display(),
         c.tick_time_ms,
         c.max_client_cnxns,
         c.min_session_timeout_ms,
-        c.max_session_timeout_ms
+        c.max_session_timeout_ms,
+        if c.ensemble.is_distributed() { c.server_id } else { 0 },
+        ensemble::conf_lines(node)
     )
 }
 

@@ -41,6 +41,7 @@ impl Host for Node {
         let sessions = state.sessions.iter().map(|(id, s)| (*id, s.timeout_ms));
         self.sessions.replace_all(sessions, now);
         *self.state.write() = state;
+        self.publish_config();
         for conn in self.connections.read().values() {
             conn.closing.cancel();
         }
@@ -71,6 +72,10 @@ impl Host for Node {
         }
     }
 
+    fn proposed(&self, bytes: usize) {
+        self.stats.proposed(bytes);
+    }
+
     fn attach_view(&self, view: Arc<dyn EnsembleView>) {
         let _ = self.view.set(view);
     }
@@ -88,6 +93,10 @@ impl Host for Node {
         let now = tokio::time::Instant::now();
         self.sessions.set_leading(role == Role::Leader, now);
         let previous = self.role.send_replace(role);
+        if role == Role::Leader && previous != Role::Leader {
+            let now = crate::clock::now_ms();
+            self.stats.leading_since.store(now, std::sync::atomic::Ordering::Relaxed);
+        }
         if role == Role::NoLeader && previous != Role::NoLeader {
             // A member without a leader stops serving, as ZooKeeper does: its clients
             // reconnect elsewhere, and come back once it has rejoined.

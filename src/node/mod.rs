@@ -87,6 +87,17 @@ impl Node {
         replicator: Replicator,
         incarnation: u32,
     ) -> Node {
+        let node = Node::empty(config, passwords, replicator, incarnation);
+        node.publish_config();
+        node
+    }
+
+    fn empty(
+        config: Arc<Config>,
+        passwords: PasswordKey,
+        replicator: Replicator,
+        incarnation: u32,
+    ) -> Node {
         let apply_config = ApplyConfig {
             acl: AclPolicy { skip_acl: config.skip_acl, sasl_enabled: config.sasl_enabled },
             extended_types: config.extended_types_enabled,
@@ -112,6 +123,14 @@ impl Node {
             view: std::sync::OnceLock::new(),
             heavy_four_letter_slots: tokio::sync::Semaphore::new(HEAVY_FOUR_LETTER_SLOTS),
             config,
+        }
+    }
+
+    /// A member of an ensemble shows its config in `/zookeeper/config`.
+    pub(crate) fn publish_config(&self) {
+        if self.config.ensemble.is_distributed() {
+            let text = self.config.ensemble.config_text();
+            self.state.write().tree.set_config_text(text.as_bytes());
         }
     }
 

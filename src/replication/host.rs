@@ -49,6 +49,8 @@ pub trait Host: Send + Sync + 'static {
     fn abandon_all(&self);
     /// How to ask about the ensemble, given once by a member of one (never standalone).
     fn attach_view(&self, view: std::sync::Arc<dyn super::EnsembleView>);
+    /// This member, leading, proposed an entry of this many bytes.
+    fn proposed(&self, bytes: usize);
     /// This member's role changed.
     fn set_role(&self, role: Role);
     /// Sessions another member saw active; the leader postpones their expiry.

@@ -182,6 +182,7 @@ async fn propose(
     bytes: Vec<u8>,
     entry: Entry,
 ) -> Result<(), String> {
+    host.proposed(bytes.len());
     raft.proposed.push(bytes.clone(), entry);
     let Err(error) = raft.raft.client_write(Batch { bytes }).await.map_err(WriteError::from) else {
         return Ok(());

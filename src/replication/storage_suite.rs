@@ -32,6 +32,7 @@ impl Host for StateOnly {
     }
     fn abandon(&self, _entry: &TxnEntry) {}
     fn abandon_all(&self) {}
+    fn proposed(&self, _bytes: usize) {}
     fn attach_view(&self, _view: Arc<dyn super::EnsembleView>) {}
     fn set_role(&self, _role: Role) {}
     fn sessions_touched(&self, _ids: &[i64]) {}

@@ -48,6 +48,9 @@ fn node_mut<'a>(
     nodes.get_mut(p).map(Arc::make_mut)
 }
 
+/// Where an ensemble's members publish their config (ZooKeeper's getConfig reads it).
+pub const CONFIG_NODE: &str = "/zookeeper/config";
+
 /// The nodes every tree starts with.
 pub const SYSTEM_NODES: [&str; 4] = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"];
 
@@ -272,6 +275,21 @@ impl DataTree {
         });
         self.data_size = self.data_size - old_len as u64 + new_len as u64;
         undo
+    }
+
+    /// Fills `/zookeeper/config` with an ensemble's config, as each ZooKeeper member does
+    /// from its own config (not through the log): version -1 and mzxid 0 (the config
+    /// version of a static ensemble). Its mtime stays 0, where ZooKeeper puts the member's
+    /// clock, so that every member's tree, and its digest, is the same.
+    pub fn set_config_text(&mut self, text: &[u8]) {
+        let (old_len, new_len) = self.change(CONFIG_NODE, |node| {
+            let old_len = node.data_len();
+            node.data = Some(text.to_vec());
+            node.stat.version = -1;
+            node.stat.mzxid = 0;
+            (old_len, node.data_len())
+        });
+        self.data_size = self.data_size - old_len as u64 + new_len as u64;
     }
 
     pub fn set_acl(&mut self, p: &str, acl: Arc<Vec<Acl>>) -> Undo {
