@@ -24,6 +24,8 @@ pub enum ZkError {
     BadArguments,
     #[error("the session has expired or is closing")]
     SessionExpired,
+    #[error("the session moved to another server")]
+    SessionMoved,
     #[error("the request could not be parsed")]
     Marshalling,
     #[error("not implemented by this server")]
@@ -59,6 +61,7 @@ impl ZkError {
             ZkError::InvalidAcl => ErrorCode::InvalidAcl,
             ZkError::BadArguments => ErrorCode::BadArguments,
             ZkError::SessionExpired => ErrorCode::SessionExpired,
+            ZkError::SessionMoved => ErrorCode::SessionMoved,
             ZkError::Marshalling => ErrorCode::MarshallingError,
             ZkError::Unimplemented => ErrorCode::Unimplemented,
             ZkError::NoWatcher => ErrorCode::NoWatcher,
@@ -82,7 +85,7 @@ impl ZkError {
     }
 }
 
-const ALL: [ZkError; 17] = [
+const ALL: [ZkError; 18] = [
     ZkError::NoNode,
     ZkError::NodeExists,
     ZkError::BadVersion,
@@ -92,6 +95,7 @@ const ALL: [ZkError; 17] = [
     ZkError::InvalidAcl,
     ZkError::BadArguments,
     ZkError::SessionExpired,
+    ZkError::SessionMoved,
     ZkError::Marshalling,
     ZkError::Unimplemented,
     ZkError::NoWatcher,

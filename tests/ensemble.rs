@@ -92,7 +92,18 @@ async fn a_session_moves_to_another_member_with_its_ephemerals() {
     wrong[0] ^= 1;
     let forged = common::connect_request(session_id, wrong, 30_000);
     assert!(Client::resume(cluster.addr(leader), forged).await.is_none(), "wrong password");
-    drop(first);
+    // A write through the member the session left: ZooKeeper (since ZOOKEEPER-710) closes
+    // that connection rather than answer SESSIONMOVED, and applies nothing.
+    let request = jute::CreateRequest {
+        path: "/late".into(),
+        data: Some(vec![]),
+        acl: common::open_acl(),
+        flags: 0,
+    };
+    first.send(jute::Request::Create(request)).await;
+    assert!(first.closed().await, "the stale connection is closed");
+    moved.sync("/").await;
+    assert!(moved.exists("/late", false).await.is_err(), "nothing applied for it");
     cluster.stop_all().await;
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jute::{ConnectRequest, ConnectResponse, Decode, Encode};
 
+use crate::error::ZkError;
 use crate::node::conn::ConnShared;
 use crate::node::Node;
 use crate::replication::Role;
@@ -65,7 +66,7 @@ pub async fn handshake(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Out
     if request.session_id == 0 {
         return new_session(node, conn, &request, timeout_ms).await;
     }
-    reconnect(node, conn, &request, timeout_ms)
+    reconnect(node, conn, &request, timeout_ms).await
 }
 
 async fn new_session(
@@ -85,7 +86,7 @@ async fn new_session(
     Outcome::Accepted(response(request, timeout_ms, session_id, passwd.to_vec()))
 }
 
-fn reconnect(
+async fn reconnect(
     node: &Node,
     conn: &Arc<ConnShared>,
     request: &ConnectRequest,
@@ -97,9 +98,18 @@ fn reconnect(
     let passwd = request.passwd.as_deref().unwrap_or_default();
     let valid =
         node.session_password_matches(session_id, passwd) && node.sessions.is_live(session_id);
-    if !valid {
-        tracing::info!(session = format!("0x{session_id:x}"), peer = %conn.peer, "invalid or expired session");
-        return Outcome::Rejected(response(request, 0, 0, vec![0; PASSWORD_LEN]));
+    let owned = match valid {
+        true => node.own_session(session_id).await,
+        false => Err(Some(ZkError::SessionExpired)),
+    };
+    match owned {
+        Ok(()) => {}
+        Err(Some(_)) => {
+            tracing::info!(session = format!("0x{session_id:x}"), peer = %conn.peer, "invalid or expired session");
+            return Outcome::Rejected(response(request, 0, 0, vec![0; PASSWORD_LEN]));
+        }
+        // Not known to have failed: the client tries again, here or elsewhere.
+        Err(None) => return Outcome::Dropped,
     }
     node.sessions.track(session_id, timeout_ms, tokio::time::Instant::now());
     tracing::debug!(session = format!("0x{session_id:x}"), peer = %conn.peer, "session reconnected");

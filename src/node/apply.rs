@@ -8,6 +8,7 @@ use jute::{perms, KeeperState, ReplyHeader, WatcherEvent};
 
 use super::conn::{ConnShared, Outbound};
 use super::{Node, Pending};
+use crate::error::ZkError;
 use crate::ops::check_perm;
 use crate::replication::{EnsembleView, Host, Role};
 use crate::state::{Applied, Effect, ZkState};
@@ -156,6 +157,18 @@ impl Node {
             Pending::Connect(done) => {
                 let _ = done.send(outcome.result.as_ref().map(|_| ()).map_err(|e| *e));
             }
+            Pending::Request { conn, request_bytes, .. }
+                if outcome.result == Err(ZkError::SessionMoved) =>
+            {
+                // As ZooKeeper does since ZOOKEEPER-710: a moved session's old connection is
+                // closed, not answered, so its client cannot act on a stale view.
+                tracing::info!(
+                    session = format!("0x{:x}", outcome.session_id),
+                    "session moved; closing its old connection"
+                );
+                conn.send(Outbound::Close);
+                conn.write_finished(request_bytes);
+            }
             Pending::Request { conn, xid, op, started, request_bytes } => {
                 let (err, body) = match &outcome.result {
                     Ok(response) => (0, Some(response.clone())),
@@ -201,7 +214,7 @@ impl Node {
                     conn.send(Outbound::Close);
                 }
             }
-            Effect::None => {}
+            Effect::SessionMoved { .. } | Effect::None => {}
         }
     }
 }

@@ -244,21 +244,38 @@ impl Node {
         session_id: i64,
         timeout_ms: i32,
         passwd: Password,
-    ) -> Result<(), ZkError> {
+    ) -> Result<(), Option<ZkError>> {
+        let op = TxnOp::CreateSession { timeout_ms, passwd: Some(passwd) };
+        self.session_txn(session_id, op).await
+    }
+
+    /// Makes this member the session's owner, through the log, unless it already is: a
+    /// write sent through the member the session left is then refused (SESSIONMOVED).
+    /// `Err(None)`: the outcome is unknown; `Err(Some(_))`: the session is gone.
+    pub async fn own_session(&self, session_id: i64) -> Result<(), Option<ZkError>> {
+        let owner = self.state.read().sessions.get(session_id).map(|s| s.owner);
+        match owner {
+            None => Err(Some(ZkError::SessionExpired)),
+            Some(Some(owner)) if owner == self.node_id => Ok(()),
+            Some(_) => self.session_txn(session_id, TxnOp::MoveSession).await,
+        }
+    }
+
+    /// Proposes a session's txn for a handshake and waits until it is applied here.
+    /// `Err(None)`: its outcome is unknown (no leader, the link to it broke, shutting down).
+    async fn session_txn(&self, session_id: i64, op: TxnOp) -> Result<(), Option<ZkError>> {
         let origin = self.origin();
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(origin.request_id, Pending::Connect(tx));
-        let txn = Txn {
-            session_id,
-            origin: Some(origin),
-            auth: Arc::new(Vec::<Id>::new()),
-            op: TxnOp::CreateSession { timeout_ms, passwd: Some(passwd) },
-        };
+        let txn = Txn { session_id, origin: Some(origin), auth: Arc::new(Vec::<Id>::new()), op };
         if self.replicator.propose(txn).await.is_err() {
             self.pending.lock().remove(&origin.request_id);
-            return Err(ZkError::SessionExpired);
+            return Err(None);
         }
-        rx.await.unwrap_or(Err(ZkError::SessionExpired))
+        match rx.await {
+            Ok(result) => result.map_err(Some),
+            Err(_) => Err(None),
+        }
     }
 
     /// Proposes a server job's txn (expiry, reaping) that no one waits on.

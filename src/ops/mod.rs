@@ -43,15 +43,18 @@ pub struct WriteCtx<'a> {
     pub auth: &'a [Id],
     pub config: &'a ApplyConfig,
     pub sessions: &'a SessionTable,
+    /// The member the txn came from; `None` for a server job (expiry, reaping).
+    pub origin_member: Option<u64>,
 }
 
 impl WriteCtx<'_> {
-    /// ZooKeeper's checkSession: a write from a session that is gone is SESSIONEXPIRED.
+    /// ZooKeeper's checkSession: a write from a session that is gone is SESSIONEXPIRED; one
+    /// sent through a member that no longer owns the session is SESSIONMOVED.
     pub fn check_session(&self) -> ZkResult<()> {
-        if self.sessions.contains(self.session_id) {
-            Ok(())
-        } else {
-            Err(ZkError::SessionExpired)
+        let entry = self.sessions.get(self.session_id).ok_or(ZkError::SessionExpired)?;
+        match (entry.owner, self.origin_member) {
+            (Some(owner), Some(from)) if owner != from => Err(ZkError::SessionMoved),
+            _ => Ok(()),
         }
     }
 

@@ -34,7 +34,7 @@ impl Default for Fixture {
 impl Fixture {
     pub fn new() -> Self {
         let mut sessions = SessionTable::default();
-        sessions.insert(SESSION, SessionEntry { timeout_ms: 30_000, passwd: None });
+        sessions.insert(SESSION, SessionEntry { timeout_ms: 30_000, passwd: None, owner: None });
         Fixture {
             tree: DataTree::new(),
             sessions,
@@ -60,6 +60,7 @@ impl Fixture {
             auth: &self.auth,
             config: &self.config,
             sessions: &self.sessions,
+            origin_member: None,
         };
         let mut changes = Changes::default();
         let result = f(&mut self.tree, &ctx, &mut changes);

@@ -13,6 +13,10 @@ pub struct SessionEntry {
     /// member accepts a reconnect. `None` for sessions logged before passwords were
     /// replicated: their creating server derives them (`PasswordKey`).
     pub passwd: Option<Password>,
+    /// The member its client is connected to (ZooKeeper's session owner): set when the
+    /// session is created and when it reconnects to another member; a write from any other
+    /// member is SESSIONMOVED. `None` for sessions logged before owners were.
+    pub owner: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]

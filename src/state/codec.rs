@@ -148,6 +148,7 @@ impl<'a> StateRecords<'a> {
             (*id, entry.timeout_ms).encode(&mut out);
             if format >= 4 {
                 entry.passwd.map(|p| p.to_vec()).encode(&mut out);
+                entry.owner.map_or(-1, |o| o as i64).encode(&mut out);
             }
         }
         (self.acls.len() as i32).encode(&mut out);
@@ -198,12 +199,16 @@ impl StateLoader {
         for _ in 0..r.next::<i32>()? {
             let id: i64 = r.next()?;
             let timeout_ms = r.next()?;
-            // Format 4 added each session's password.
-            let passwd = match format {
-                ..=3 => None,
-                _ => r.next::<Option<Vec<u8>>>()?.map(|p| password(&p)).transpose()?,
+            // Format 4 added each session's password and owner (-1: none).
+            let (passwd, owner) = match format {
+                ..=3 => (None, None),
+                _ => {
+                    let passwd = r.next::<Option<Vec<u8>>>()?.map(|p| password(&p)).transpose()?;
+                    let owner: i64 = r.next()?;
+                    (passwd, u64::try_from(owner).ok())
+                }
             };
-            sessions.insert(id, SessionEntry { timeout_ms, passwd });
+            sessions.insert(id, SessionEntry { timeout_ms, passwd, owner });
         }
         let mut acls = Vec::new();
         for _ in 0..r.next::<i32>()? {
@@ -279,7 +284,9 @@ mod tests {
 
     fn sample() -> ZkState {
         let mut state = ZkState::default();
-        state.sessions.insert(0x11, SessionEntry { timeout_ms: 4000, passwd: Some([9; 16]) });
+        state
+            .sessions
+            .insert(0x11, SessionEntry { timeout_ms: 4000, passwd: Some([9; 16]), owner: Some(3) });
         let digest = vec![Acl::new(jute::perms::ALL, "digest", "u:hash")];
         add(&mut state, "/a", b"one", NodeKind::Persistent, crate::tree::acl::open_acl());
         add(&mut state, "/a/e", b"", NodeKind::Ephemeral(0x11), digest.clone());
@@ -351,7 +358,7 @@ mod tests {
         let expected = dump(&frozen);
         add(&mut state, "/later", b"z", NodeKind::Persistent, crate::tree::acl::open_acl());
         state.tree.set_data("/a", Some(b"two".to_vec()), 99, 5);
-        state.sessions.insert(0x22, SessionEntry { timeout_ms: 1, passwd: None });
+        state.sessions.insert(0x22, SessionEntry { timeout_ms: 1, passwd: None, owner: None });
         assert_eq!(dump(&round_trip(&frozen)), expected);
         assert_ne!(dump(&state), expected);
     }

@@ -4,6 +4,7 @@
 
 use jute::Response;
 
+use crate::error::ZkError;
 use crate::error::ZkResult;
 use crate::ops::{self, ApplyConfig, Changes, WriteCtx};
 use crate::session::password::Password;
@@ -31,8 +32,19 @@ pub struct ZkState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     None,
-    SessionCreated { session_id: i64, timeout_ms: i32, passwd: Option<Password> },
-    SessionClosed { session_id: i64 },
+    SessionCreated {
+        session_id: i64,
+        timeout_ms: i32,
+        passwd: Option<Password>,
+        owner: Option<u64>,
+    },
+    SessionMoved {
+        session_id: i64,
+        owner: Option<u64>,
+    },
+    SessionClosed {
+        session_id: i64,
+    },
 }
 
 /// The outcome of one txn.
@@ -69,6 +81,7 @@ impl ZkState {
             auth: &txn.auth,
             config,
             sessions: &self.sessions,
+            origin_member: txn.origin.map(|o| o.node_id),
         };
         let mut changes = Changes::default();
         let mut effect = Effect::None;
@@ -76,9 +89,18 @@ impl ZkState {
         let result = match &txn.op {
             TxnOp::CreateSession { timeout_ms, passwd } => {
                 let (session_id, timeout_ms, passwd) = (txn.session_id, *timeout_ms, *passwd);
-                effect = Effect::SessionCreated { session_id, timeout_ms, passwd };
+                let owner = ctx.origin_member;
+                effect = Effect::SessionCreated { session_id, timeout_ms, passwd, owner };
                 Ok(Response::Empty)
             }
+            TxnOp::MoveSession => match ctx.sessions.contains(txn.session_id) {
+                true => {
+                    let (session_id, owner) = (txn.session_id, ctx.origin_member);
+                    effect = Effect::SessionMoved { session_id, owner };
+                    Ok(Response::Empty)
+                }
+                false => Err(ZkError::SessionExpired),
+            },
             TxnOp::CloseSession => {
                 if ctx.sessions.contains(txn.session_id) {
                     close_session(tree, &mut changes, txn.session_id, ctx.zxid);
@@ -123,8 +145,13 @@ impl ZkState {
 
     fn apply_effect(&mut self, effect: Effect) {
         match effect {
-            Effect::SessionCreated { session_id, timeout_ms, passwd } => {
-                self.sessions.insert(session_id, SessionEntry { timeout_ms, passwd });
+            Effect::SessionCreated { session_id, timeout_ms, passwd, owner } => {
+                self.sessions.insert(session_id, SessionEntry { timeout_ms, passwd, owner });
+            }
+            Effect::SessionMoved { session_id, owner } => {
+                if let Some(entry) = self.sessions.get(session_id) {
+                    self.sessions.insert(session_id, SessionEntry { owner, ..*entry });
+                }
             }
             Effect::SessionClosed { session_id } => {
                 self.sessions.remove(session_id);

@@ -37,6 +37,7 @@ mod tag {
     pub const REAP: i32 = 9;
     pub const FAIL: i32 = 10;
     pub const CREATE_SESSION_WITH_PASSWORD: i32 = 11;
+    pub const MOVE_SESSION: i32 = 12;
 }
 
 pub fn encode_entry(entry: &Entry) -> Vec<u8> {
@@ -119,6 +120,7 @@ fn encode_txn(txn: &Txn, out: &mut Vec<u8>) {
             (tag::CREATE_SESSION_WITH_PASSWORD, (*timeout_ms, Some(passwd.to_vec()))).encode(out)
         }
         TxnOp::CloseSession => tag::CLOSE_SESSION.encode(out),
+        TxnOp::MoveSession => tag::MOVE_SESSION.encode(out),
         TxnOp::Create { op, request } => (tag::CREATE, (op.as_i32(), request)).encode(out),
         TxnOp::Delete(r) => (tag::DELETE, r).encode(out),
         TxnOp::SetData(r) => (tag::SET_DATA, r).encode(out),
@@ -156,6 +158,7 @@ fn decode_op(input: &[u8]) -> Parsed<'_, TxnOp> {
             (input, TxnOp::CreateSession { timeout_ms, passwd: Some(passwd) })
         }
         tag::CLOSE_SESSION => (input, TxnOp::CloseSession),
+        tag::MOVE_SESSION => (input, TxnOp::MoveSession),
         tag::CREATE => {
             let (input, op) = i32::decode(input)?;
             let (input, request) = CreateTtlRequest::decode(input)?;
@@ -201,6 +204,7 @@ mod tests {
             TxnOp::CreateSession { timeout_ms: 4000, passwd: None },
             TxnOp::CreateSession { timeout_ms: 4000, passwd: Some([7; 16]) },
             TxnOp::CloseSession,
+            TxnOp::MoveSession,
             TxnOp::Create { op: OpCode::CreateTtl, request: create },
             TxnOp::Delete(DeleteRequest { path: "/a".into(), version: 3 }),
             TxnOp::SetData(SetDataRequest { path: "/a".into(), data: None, version: -1 }),

@@ -39,6 +39,10 @@ pub enum TxnOp {
         /// Chosen by the server that accepted the connection (see `SessionEntry::passwd`).
         passwd: Option<Password>,
     },
+    /// The session's client reconnected to the member that proposed this (its origin): that
+    /// member owns the session from now on. Takes no zxid, as ZooKeeper's revalidation is no
+    /// txn at all.
+    MoveSession,
     /// closeSession from the client, or expiry: deletes the session's ephemerals.
     CloseSession,
     /// create, create2, createContainer and createTTL (ttl is -1 for the non-TTL opcodes).
@@ -66,7 +70,7 @@ pub enum TxnOp {
 impl TxnOp {
     /// True when applying it consumes a zxid (all but sync).
     pub fn consumes_zxid(&self) -> bool {
-        !matches!(self, TxnOp::Sync { .. })
+        !matches!(self, TxnOp::Sync { .. } | TxnOp::MoveSession)
     }
 }
 
