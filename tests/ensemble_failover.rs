@@ -157,3 +157,37 @@ async fn a_vanished_clients_session_expires_once_across_a_leader_change() {
 fn session_known(cluster: &Cluster, i: usize, session: i64) -> bool {
     cluster.members[i].server.as_ref().unwrap().node.session_exists(session)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_minority_stops_serving_and_the_majority_goes_on_until_it_heals() {
+    let mut cluster = Cluster::new(3, 0).await;
+    cluster.start_all().await;
+    let old = cluster.leader().await;
+    let mut isolated = Client::connect(cluster.addr(old)).await;
+    assert!(isolated.create("/before", b"", 0).await.is_ok());
+    cluster.partition(&[old]);
+    // The old leader hears no quorum: it stops serving and closes its clients.
+    assert!(isolated.closed().await, "the minority closes its clients");
+    let stopped = eventually(|| async { cluster.role(old) == Some(Role::NoLeader) }).await;
+    assert!(stopped, "roles {:?}", cluster.roles());
+    assert!(Client::try_connect(cluster.addr(old)).await.is_none(), "and refuses new ones");
+    let majority = (old + 1) % 3;
+    let new = eventually(|| async {
+        cluster.role(majority) == Some(Role::Leader)
+            || cluster.role((old + 2) % 3) == Some(Role::Leader)
+    })
+    .await;
+    assert!(new, "the majority elects: {:?}", cluster.roles());
+    let mut client = Client::connect(cluster.addr(majority)).await;
+    for i in 0..10 {
+        assert!(client.create(&format!("/during{i}"), b"", 0).await.is_ok());
+    }
+    cluster.heal();
+    let leader = cluster.leader().await;
+    assert!(cluster.converged_with(leader).await);
+    let mut rejoined = Client::connect(cluster.addr(old)).await;
+    rejoined.sync("/").await;
+    assert!(rejoined.exists("/during9", false).await.is_ok(), "the minority caught up");
+    assert!(rejoined.exists("/before", false).await.is_ok());
+    cluster.stop_all().await;
+}

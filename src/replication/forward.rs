@@ -10,7 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 
-use super::peer::{dial, send, Identity, Link, LinkError, Message, Purpose};
+use std::sync::Arc;
+
+use super::peer::{dial, send, Faults, Identity, Link, LinkError, Message, Purpose};
 use super::types::NodeId;
 
 pub struct Forwarder {
@@ -21,6 +23,7 @@ pub struct Forwarder {
     /// How long the leader may take to accept a batch before the stream is taken for broken.
     send_timeout: Duration,
     link: Option<(NodeId, Link)>,
+    faults: Arc<Faults>,
     /// How often touches go to the leader (half a tick).
     pub touch_every: Duration,
 }
@@ -30,8 +33,10 @@ impl Forwarder {
         identity: Identity,
         addrs: HashMap<NodeId, String>,
         (connect_timeout, send_timeout, touch_every): (Duration, Duration, Duration),
+        faults: Arc<Faults>,
     ) -> Self {
-        Forwarder { identity, addrs, connect_timeout, send_timeout, link: None, touch_every }
+        let link = None;
+        Forwarder { identity, addrs, connect_timeout, send_timeout, link, faults, touch_every }
     }
 
     pub fn me(&self) -> NodeId {
@@ -58,6 +63,9 @@ impl Forwarder {
     /// The stream to `leader`, opened if need be. `Err(true)` when an open stream to another
     /// leader was dropped on the way, so the writes sent on it are unknown.
     async fn stream_to(&mut self, leader: NodeId) -> Result<&mut Link, LinkError> {
+        if self.faults.is_cut_off(leader) {
+            return Err(LinkError::Refused("cut off (fault injection)".into()));
+        }
         if self.link.as_ref().is_some_and(|(to, _)| *to != leader) {
             return Err(LinkError::Unexpected("the leader changed".into()));
         }

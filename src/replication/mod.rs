@@ -123,9 +123,16 @@ pub struct RaftHandle {
     forwarder: Arc<parking_lot::Mutex<Option<forward::Forwarder>>>,
     snapshots: Arc<Snapshots>,
     proposed: Arc<Proposed>,
+    faults: Arc<peer::Faults>,
 }
 
 impl RaftHandle {
+    /// Cuts this member off from `peers` in both directions (empty heals): a fault-injecting
+    /// layer for tests of partitions.
+    pub fn cut_off(&self, peers: &[u64]) {
+        self.faults.cut_off(peers);
+    }
+
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
         let snapshots = self.snapshots.clone();

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::forward::Forwarder;
 use super::log_store::RaftLog;
 use super::network::NoPeers;
-use super::peer::{Identity, PeerNetwork, PeerService};
+use super::peer::{Faults, Identity, PeerNetwork, PeerService};
 use super::proposer::Proposed;
 use super::snapshot::Snapshots;
 use super::state_machine::StateMachine;
@@ -105,15 +105,17 @@ pub async fn start_standalone(
         let members = BTreeMap::from([(id, BasicNode { addr: String::new() })]);
         raft.initialize(members).await.map_err(|e| start_error(&e))?;
     }
-    let caught_up = |m: &RaftMetrics<u64, BasicNode>| role_of(m) == Role::Leader;
+    let caught_up = |m: &RaftMetrics<u64, BasicNode>| role_of(m, None) == Role::Leader;
     raft.wait(Some(RECOVERY_TIMEOUT))
         .metrics(caught_up, "led and applied the log")
         .await
         .map_err(|e| start_error(&e))?;
     // Known before the first client is served, not when the watcher first runs.
     host.set_role(Role::Leader);
-    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader)));
-    Ok(RaftHandle { raft, forwarder: Default::default(), snapshots, proposed })
+    let rule = RoleRule { quorum_timeout: None, recheck: Duration::from_secs(1) };
+    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader), rule));
+    let faults = Default::default();
+    Ok(RaftHandle { raft, forwarder: Default::default(), snapshots, proposed, faults })
 }
 
 /// Starts this node as a member of the ensemble in `ensemble`, serving its peers on
@@ -132,7 +134,9 @@ pub async fn start_member(
     let config = raft_config(settings.timing)?;
     let connect_timeout = Duration::from_millis(config.election_timeout_min);
     let reachable = Reachable::default();
+    let faults = Arc::new(Faults::default());
     let network = PeerNetwork {
+        faults: faults.clone(),
         identity,
         reachable: reachable.clone(),
         connect_timeout,
@@ -166,45 +170,74 @@ pub async fn start_member(
         idle_timeout: idle,
         leader_grace: heartbeat * 2,
         heard: Default::default(),
+        faults: faults.clone(),
     };
     tokio::spawn(Arc::new(service).run(peer_listener, shutdown.clone()));
     let peers = ensemble.peers.clone();
     tokio::spawn(super::learners::add_observers(raft.clone(), peers, shutdown.clone()));
     let quorum_size = ensemble.peers.iter().filter(|p| p.voter).count();
-    host.attach_view(Arc::new(RaftView { raft: raft.clone(), reachable, quorum_size }));
-    tokio::spawn(publish_role(raft.clone(), host, None));
+    let rule = RoleRule {
+        quorum_timeout: Some(Duration::from_millis(config.election_timeout_min)),
+        recheck: heartbeat,
+    };
+    let view = RaftView { raft: raft.clone(), reachable, quorum_size, rule };
+    host.attach_view(Arc::new(view));
+    tokio::spawn(publish_role(raft.clone(), host, None, rule));
     let addrs = ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect();
     let tick = settings.timing.tick;
-    let forwarder = Forwarder::new(identity, addrs, (connect_timeout, idle, tick / 2));
+    let timeouts = (connect_timeout, idle, tick / 2);
+    let forwarder = Forwarder::new(identity, addrs, timeouts, faults.clone());
     let forwarder = Arc::new(parking_lot::Mutex::new(Some(forwarder)));
-    Ok(RaftHandle { raft, forwarder, snapshots, proposed })
+    Ok(RaftHandle { raft, forwarder, snapshots, proposed, faults })
 }
 
-/// Tells the host this member's role whenever raft's view of it changes, until raft stops.
-async fn publish_role(raft: Raft, host: Arc<dyn Host>, mut last: Option<Role>) {
+/// How a member's role is judged: a leader that has heard from no quorum for `quorum_timeout`
+/// (syncLimit ticks) is on the minority side of a partition and stops serving, as a ZooKeeper
+/// leader without a synced quorum does; `None` standalone.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RoleRule {
+    pub quorum_timeout: Option<Duration>,
+    /// How often the rule is looked at again when nothing else changes (a silent quorum
+    /// changes no metric).
+    pub recheck: Duration,
+}
+
+/// Tells the host this member's role whenever it changes, until raft stops.
+async fn publish_role(raft: Raft, host: Arc<dyn Host>, mut last: Option<Role>, rule: RoleRule) {
     let mut metrics = raft.metrics();
+    let mut recheck = tokio::time::interval(rule.recheck);
     loop {
-        let role = role_of(&metrics.borrow_and_update());
+        let role = role_of(&metrics.borrow_and_update(), rule.quorum_timeout);
         if last != Some(role) {
             host.set_role(role);
             last = Some(role);
         }
-        if metrics.changed().await.is_err() {
-            return;
+        tokio::select! {
+            changed = metrics.changed() => if changed.is_err() { return },
+            _ = recheck.tick() => {}
         }
     }
 }
 
 /// A leader is one only once it has applied an entry of its own term (its first, Blank, entry
 /// comes after everything an earlier leader committed): before that, its state may lack
-/// committed writes, and it must not expire sessions or serve.
-pub(super) fn role_of(m: &RaftMetrics<NodeId, BasicNode>) -> Role {
+/// committed writes, and it must not expire sessions or serve. It stops being one when no
+/// quorum has answered it within `quorum_timeout`.
+pub(super) fn role_of(
+    m: &RaftMetrics<NodeId, BasicNode>,
+    quorum_timeout: Option<Duration>,
+) -> Role {
     let leader_known = m.current_leader.is_some();
     match m.state {
         ServerState::Leader => {
             let own_entry_applied =
                 m.last_applied.map(|l| l.leader_id) == Some(*m.vote.leader_id());
-            if own_entry_applied {
+            let quorum_heard = match (quorum_timeout, m.millis_since_quorum_ack) {
+                (None, _) => true,
+                (Some(limit), Some(ms)) => Duration::from_millis(ms) <= limit,
+                (Some(_), None) => false,
+            };
+            if own_entry_applied && quorum_heard {
                 Role::Leader
             } else {
                 Role::NoLeader

@@ -37,13 +37,14 @@ pub struct RaftView {
     pub raft: Raft,
     pub reachable: Reachable,
     pub quorum_size: usize,
+    pub rule: super::start::RoleRule,
 }
 
 impl EnsembleView for RaftView {
     fn status(&self) -> EnsembleStatus {
         let m = self.raft.metrics().borrow().clone();
         let mut status = EnsembleStatus {
-            role: Some(super::start::role_of(&m)),
+            role: Some(super::start::role_of(&m, self.rule.quorum_timeout)),
             quorum_size: self.quorum_size,
             leader: m.current_leader,
             ..Default::default()

@@ -101,6 +101,12 @@ impl Server {
         Ok(Server { addr, node, raft, shutdown, tasks })
     }
 
+    /// Cuts this member off from the members `peers` (empty heals): nothing passes between
+    /// them. For tests of partitions; nothing else calls it.
+    pub fn cut_off(&self, peers: &[u64]) {
+        self.raft.cut_off(peers);
+    }
+
     /// Resolves when the server has stopped itself because its log failed (disk full, I/O
     /// error), or when `stop` has begun.
     pub async fn failed(&self) {

@@ -159,3 +159,25 @@ impl Cluster {
         panic!("no member took session 0x{session_id:x}: roles {:?}", self.roles());
     }
 }
+
+impl Cluster {
+    /// Splits the running members into `side` and the rest: nothing passes between them.
+    pub fn partition(&self, side: &[usize]) {
+        let ids = |pick: &dyn Fn(usize) -> bool| -> Vec<u64> {
+            (0..self.members.len()).filter(|i| pick(*i)).map(|i| self.members[i].id).collect()
+        };
+        let inside = ids(&|i| side.contains(&i));
+        let outside = ids(&|i| !side.contains(&i));
+        for (i, member) in self.members.iter().enumerate() {
+            if let Some(server) = &member.server {
+                server.cut_off(if side.contains(&i) { &outside } else { &inside });
+            }
+        }
+    }
+
+    pub fn heal(&self) {
+        for member in self.members.iter().filter_map(|m| m.server.as_ref()) {
+            member.cut_off(&[]);
+        }
+    }
+}

@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,6 +24,7 @@ use tokio::io::AsyncReadExt;
 
 use super::super::types::*;
 use super::super::view::{mark, Reachable};
+use super::faults::Faults;
 use super::link::{self, Identity, Link, LinkError};
 use super::wire::{Message, Purpose, WireError, SNAPSHOT_CHUNK};
 
@@ -30,6 +32,8 @@ use super::wire::{Message, Purpose, WireError, SNAPSHOT_CHUNK};
 #[derive(Clone)]
 pub struct PeerNetwork {
     pub identity: Identity,
+    /// Peers this member is cut off from (tests of partitions).
+    pub faults: Arc<Faults>,
     /// Members a call last reached, for the leader's `mntr` counts.
     pub reachable: Reachable,
     /// How long a dial and its handshake may take.
@@ -74,6 +78,10 @@ fn network<E: std::error::Error>(e: &LinkError) -> RpcError<E> {
 
 impl PeerClient {
     async fn connect(&mut self) -> Result<(), LinkError> {
+        if self.network.faults.is_cut_off(self.target) {
+            self.link = None;
+            return Err(LinkError::Refused("cut off (fault injection)".into()));
+        }
         if std::mem::replace(&mut self.in_call, false) {
             self.link = None;
         }
@@ -160,6 +168,10 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
         // A snapshot has a connection of its own: it may take long, and heartbeats go on.
+        if self.network.faults.is_cut_off(self.target) {
+            let cut = LinkError::Refused("cut off (fault injection)".into());
+            return Err(StreamingError::Unreachable(Unreachable::new(&cut)));
+        }
         let identity = self.network.identity;
         let dialled =
             link::dial(&self.addr, identity, Purpose::Raft, self.network.connect_timeout).await;

@@ -3,11 +3,13 @@
 //! (`link`), raft's RPCs sent by `client` and answered by `service`.
 
 mod client;
+mod faults;
 mod link;
 mod service;
 mod wire;
 
 pub use client::PeerNetwork;
+pub use faults::Faults;
 pub use link::{dial, send, Identity, Link, LinkError};
 pub use service::PeerService;
 pub use wire::{ClusterId, Message, Purpose};

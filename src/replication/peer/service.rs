@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::super::snapshot::Snapshots;
 use super::super::types::*;
 use super::super::{Host, Replicator};
+use super::faults::Faults;
 use super::link::{self, Identity, Link, LinkError};
 use super::wire::{Message, Purpose};
 use crate::txn::codec::decode_entry;
@@ -39,6 +40,8 @@ pub struct PeerService {
     pub leader_grace: Duration,
     /// Bumped by every append received, to tell whether the leader spoke again.
     pub heard: AtomicU64,
+    /// Peers this member is cut off from (tests of partitions).
+    pub faults: Arc<Faults>,
     /// Where forwarded txns and touches go on the leader.
     pub host: Arc<dyn Host>,
     pub replicator: Replicator,
@@ -88,6 +91,7 @@ impl PeerService {
             }
         };
         let result = match hello.purpose {
+            _ if self.faults.is_cut_off(hello.from) => Ok(()),
             Purpose::Raft => self.serve_raft(&mut link, hello.from).await,
             Purpose::Forward => self.serve_forward(&mut link, hello.from).await,
         };
@@ -101,7 +105,11 @@ impl PeerService {
 
     async fn serve_raft(&self, link: &mut Link, from: NodeId) -> Result<(), LinkError> {
         loop {
-            let reply = match link::receive(link, self.idle_timeout).await? {
+            let message = link::receive(link, self.idle_timeout).await?;
+            if self.faults.is_cut_off(from) {
+                return Ok(());
+            }
+            let reply = match message {
                 Message::Vote(rpc) => Message::VoteReply(self.raft.vote(rpc).await),
                 Message::Append(rpc) => {
                     self.heard.fetch_add(1, Ordering::Relaxed);
@@ -137,6 +145,9 @@ impl PeerService {
                     continue;
                 }
             };
+            if self.faults.is_cut_off(from) {
+                return Ok(());
+            }
             match message {
                 Message::Txns(bytes) => {
                     let entry = decode_entry(&bytes)
