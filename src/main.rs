@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use corral::config::Config;
 use corral::sasl::SaslUsers;
-use corral::server::{bind_client_port, Server};
+use corral::server::{bind_client_port, bind_quorum_port, Listeners, Server};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// A ZooKeeper-compatible server. With no arguments: standalone on 127.0.0.1:2181, data in ./data.
@@ -69,21 +69,20 @@ async fn main() -> anyhow::Result<()> {
     for key in config.unknown_keys() {
         tracing::warn!(key, "unknown configuration key (ignored)");
     }
-    if config.ensemble.is_distributed() {
-        // Until corral forms ensembles, running each member standalone would give clients
-        // as many diverging copies of the data as there are servers: refuse instead.
-        eprintln!(
-            "corral: the server.N lines describe an ensemble of {} servers, and this corral \
-             runs only standalone (one participant line, or none); refusing to start",
-            config.ensemble.members.len()
-        );
-        std::process::exit(2);
-    }
-    if config.ensemble.members.len() == 1 {
-        tracing::warn!("only one server specified in server.N lines; running standalone");
-    }
-    let listener = bind_client_port(config.client_addr).await?;
-    let server = Server::start(config, listener).await?;
+    let peer = match config.ensemble.is_distributed() {
+        true => {
+            let members = config.ensemble.members.len();
+            tracing::info!(myid = config.server_id, members, "starting as a member of an ensemble");
+            Some(bind_quorum_port(&config).await?)
+        }
+        false if config.ensemble.members.len() == 1 => {
+            tracing::warn!("only one server specified in server.N lines; running standalone");
+            None
+        }
+        false => None,
+    };
+    let client = bind_client_port(config.client_addr).await?;
+    let server = Server::start(config, Listeners { client, peer }).await?;
     tracing::info!(addr = %server.addr, "corral serving");
     let mut terminate = signal(SignalKind::terminate())?;
     let failed = tokio::select! {

@@ -89,12 +89,3 @@ fn an_ensemble_config_that_cannot_work_is_refused_with_its_line_before_binding()
         assert!(!stderr.contains("corral serving"), "{text}: nothing binds");
     }
 }
-
-#[test]
-fn an_ensemble_is_refused_until_corral_forms_one() {
-    let text = "initLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2888:3888\n\
-                server.2=127.0.0.2:2888:3888\n";
-    let (code, stderr) = refused(text, Some("1\n"));
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("ensemble of 2 servers"), "{stderr}");
-}

@@ -83,6 +83,8 @@ pub struct Config {
     pub init_limit: u32,
     /// Ticks a member may fall silent before the leader drops it (`syncLimit`).
     pub sync_limit: u32,
+    /// `quorumListenOnAllIPs`: the quorum port listens on every address, not its line's host.
+    pub quorum_listen_on_all_ips: bool,
     /// Keys seen but not used by corral, for the start-up report.
     pub ignored_keys: Vec<String>,
 }
@@ -117,7 +119,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
     "dynamicConfigFile",
-    "quorumListenOnAllIPs",
     "audit.enable",
     "syncEnabled",
     "peerType",
@@ -253,6 +254,7 @@ impl Config {
             },
             init_limit: r.parse("initLimit", 0)?,
             sync_limit: r.parse("syncLimit", 0)?,
+            quorum_listen_on_all_ips: r.flag("quorumListenOnAllIPs", false)?,
             ignored_keys: Vec::new(),
         };
         config.client_queue_max_bytes = client_queue_max_bytes(&mut r, &config)?;

@@ -39,6 +39,29 @@ impl Drop for Slot {
     }
 }
 
+/// Binds this member's quorum port: the host and port of its `server.N` line, or every
+/// address with `quorumListenOnAllIPs`. A port still held by a process that just died is
+/// tried again, three times a second apart, as ZooKeeper retries its election port.
+pub async fn bind_quorum_port(config: &crate::config::Config) -> std::io::Result<TcpListener> {
+    let me = &config.ensemble.members[&u64::from(config.server_id)];
+    let host = if config.quorum_listen_on_all_ips { "0.0.0.0" } else { me.quorum.host.as_str() };
+    let mut attempts = 0;
+    loop {
+        match TcpListener::bind((host, me.quorum.port)).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) if attempts < 3 => {
+                attempts += 1;
+                tracing::warn!(error = %e, address = %me.quorum, "cannot bind the quorum port; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                let why = format!("cannot bind the quorum port {}: {e}", me.quorum);
+                return Err(std::io::Error::new(e.kind(), why));
+            }
+        }
+    }
+}
+
 /// Binds the client port. The IPv6 wildcard (a zoo.cfg without `clientPortAddress`) takes
 /// IPv4 clients too where the kernel allows; on a host without IPv6 it falls back to 0.0.0.0.
 pub async fn bind_client_port(addr: SocketAddr) -> std::io::Result<TcpListener> {

@@ -18,7 +18,7 @@ use crate::node::Node;
 use crate::replication;
 use crate::replication::{RaftHandle, ReplicationError};
 use crate::session::password::PasswordKey;
-pub use accept::bind_client_port;
+pub use accept::{bind_client_port, bind_quorum_port};
 use setup::{ensemble_settings, next_incarnation, replication_settings};
 
 /// The sockets a server serves on, bound by the caller (tests bind port 0).

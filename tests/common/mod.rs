@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod processes;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -179,6 +180,26 @@ impl Client {
                 Incoming::Event(zxid, event) => self.events.push_back((zxid, event)),
                 Incoming::Reply(header, body) => return (header, body),
             }
+        }
+    }
+
+    /// Like `call`, but `None` instead of a panic when the connection fails or falls silent:
+    /// for clients of servers that are being killed.
+    pub async fn try_call(&mut self, request: Request) -> Option<(ReplyHeader, Option<Response>)> {
+        let op = request.op_code();
+        self.next_xid += 1;
+        let xid = self.next_xid - 1;
+        let header = RequestHeader { xid, op: op.as_i32() };
+        self.framed.send((header, request)).await.ok()?;
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.framed.next()).await.ok()??.ok()?;
+            let (body, header) = ReplyHeader::decode(&frame).ok()?;
+            if header.xid == xid::NOTIFICATION {
+                continue;
+            }
+            assert_eq!(header.xid, xid, "replies must come in request order");
+            let response = (header.err == 0).then(|| Response::decode(op, body).ok()).flatten();
+            return Some((header, response));
         }
     }
 
