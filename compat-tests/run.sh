@@ -67,7 +67,7 @@ ensure_venv() {
 pick_targets() {
   if [[ -z $targets ]]; then
     if [[ -n ${CORRAL_BIN:-} && -x ${CORRAL_BIN:-} && ! -d ${CORRAL_BIN:-} ]]; then
-      targets=zookeeper,corral
+      targets=zookeeper,corral,zookeeper-ensemble,corral-ensemble
     else
       targets=zookeeper
       local why="CORRAL_BIN is not set"
@@ -75,7 +75,7 @@ pick_targets() {
       echo "corral: SKIPPED ($why); testing Apache ZooKeeper only"
     fi
   fi
-  if [[ ,$targets, == *,corral,* && ! -x ${CORRAL_BIN:-} ]]; then
+  if [[ ,$targets, =~ ,corral(-ensemble)?, && ! -x ${CORRAL_BIN:-} ]]; then
     echo "run.sh: target corral needs CORRAL_BIN to be an executable" >&2
     exit 2
   fi
@@ -114,7 +114,10 @@ for target in ${targets//,/ }; do
     rm -rf "$out" && mkdir -p "$out"
     step "$scenario against $target"
     started=$SECONDS
-    if ! hosts=$("$py" "$here/lib/zkserver.py" start --target "$target" --dir "$sdir"); then
+    # zookeeper-ensemble / corral-ensemble: three servers, all in the connect string.
+    base=${target%-ensemble} members=1
+    [[ $target == *-ensemble ]] && members=3
+    if ! hosts=$("$py" "$here/lib/zkserver.py" start --target "$base" --dir "$sdir" --members "$members"); then
       cp "$sdir/server.log" "$out/" 2>/dev/null || true
       summary+=("FAIL  $target  $scenario  (server did not start; see $out/server.log)")
       status=1
@@ -122,12 +125,13 @@ for target in ${targets//,/ }; do
     fi
     echo "$target serving on $hosts"
     # Behaviour that differs between ZooKeeper versions, decided once from the server's version.
-    exists_checks_read=$("$py" "$here/lib/zkserver.py" exists-checks-read "$hosts")
+    exists_checks_read=$("$py" "$here/lib/zkserver.py" exists-checks-read "${hosts%%,*}")
     # In its own process group (setsid), so the exit trap can stop it and its children at once;
     # in the background, so a TERM to run.sh is handled while the scenario runs.
     rc=0
     COMPAT_TARGET=$target COMPAT_HOSTS=$hosts COMPAT_SERVER_DIR=$sdir COMPAT_RESULTS=$out \
-      COMPAT_PYTHON=$py COMPAT_REFERENCE=$([[ $target == zookeeper ]] && echo 1 || echo 0) \
+      COMPAT_PYTHON=$py COMPAT_REFERENCE=$([[ $base == zookeeper ]] && echo 1 || echo 0) \
+      COMPAT_ENSEMBLE=$((members > 1 ? 1 : 0)) \
       COMPAT_EXISTS_CHECKS_READ=$exists_checks_read \
       setsid "$here/$scenario/scenario" "$@" &
     scenario_pid=$!
@@ -146,7 +150,7 @@ done
 
 step "summary"
 printf '%s\n' "${summary[@]}"
-[[ ,$targets, == *,corral,* ]] || echo "corral: SKIPPED (not a target in this run)"
+[[ ,$targets, =~ ,corral(-ensemble)?, ]] || echo "corral: SKIPPED (not a target in this run)"
 passed=$(printf '%s\n' "${summary[@]}" | grep -c '^PASS' || true)
 failed=$(printf '%s\n' "${summary[@]}" | grep -c '^FAIL' || true)
 echo "compat: $passed passed, $failed failed"

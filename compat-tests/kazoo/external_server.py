@@ -102,10 +102,10 @@ class ExternalMember:
 
 
 class ExternalCluster:
-    """Stands in for kazoo.testing.common.ZookeeperCluster (one member)."""
+    """Stands in for kazoo.testing.common.ZookeeperCluster (one server, or an ensemble)."""
 
-    def __init__(self, member):
-        self._servers = [member]
+    def __init__(self, members):
+        self._servers = members
 
     def __getitem__(self, k):
         return self._servers[k]
@@ -141,7 +141,12 @@ def pytest_configure(config):
     server_dir, hosts = os.environ.get("COMPAT_SERVER_DIR"), os.environ.get("COMPAT_HOSTS")
     if not server_dir and not hosts:
         raise pytest.UsageError("external_server plugin: set COMPAT_SERVER_DIR or COMPAT_HOSTS")
-    cluster = ExternalCluster(ExternalMember(server_dir, hosts))
+    if server_dir:
+        # One server, or each member of an ensemble (its own dir: kazoo may stop just one).
+        members = [ExternalMember(d, None) for d in zkserver.member_dirs(server_dir)]
+    else:
+        members = [ExternalMember(None, hosts)]
+    cluster = ExternalCluster(members)
 
     from kazoo.testing import harness
 
@@ -152,7 +157,8 @@ def pytest_configure(config):
 def pytest_report_header(config):
     from kazoo.testing.harness import CLUSTER as cluster
 
-    return "external server: %s (%d excluded patterns)" % (cluster[0].address, len(EXCLUDED))
+    hosts = ",".join(m.address for m in cluster)
+    return "external server(s): %s (%d excluded patterns)" % (hosts, len(EXCLUDED))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,8 +10,14 @@ own directory:
 server.json records target, host, port, argv and the current pid, so another process
 (run.sh's exit trap, the kazoo pytest plugin restarting the server) can find it.
 
+An ensemble (--members N, N > 1) is a directory of member directories m1..mN, each one as
+above (its zoo.cfg adds initLimit, syncLimit, the server.N lines, and data/myid), and a
+server.json listing them; stop and restart act on every member, and `start` prints the
+connect string of all of them. Apache ZooKeeper then runs as QuorumPeerMain.
+
 CLI (stdlib only, any python3):
-    zkserver.py start --target zookeeper|corral --dir DIR [--corral-bin PATH]  # prints host:port
+    zkserver.py start --target zookeeper|corral --dir DIR [--corral-bin PATH] [--members N]
+                                           # prints host:port[,host:port...]
     zkserver.py stop --dir DIR
     zkserver.py restart --dir DIR          # same port, same data
     zkserver.py 4lw HOST:PORT CMD          # e.g. srvr, ruok, mntr
@@ -100,7 +106,12 @@ def zookeeper_classpath():
     return ":".join(jars)
 
 
-def _argv(target, d, corral_bin):
+ENSEMBLE_CFG = """initLimit=10
+syncLimit=5
+{servers}"""
+
+
+def _argv(target, d, corral_bin, ensemble=False):
     cfg, jaas = os.path.join(d, "zoo.cfg"), os.path.join(d, "jaas.conf")
     if target == "zookeeper":
         return [
@@ -114,7 +125,9 @@ def _argv(target, d, corral_bin):
             "-Dzookeeper.log.dir=" + d,
             "-cp",
             zookeeper_classpath(),
-            "org.apache.zookeeper.server.ZooKeeperServerMain",
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+            if ensemble
+            else "org.apache.zookeeper.server.ZooKeeperServerMain",
             cfg,
         ]
     if target == "corral":
@@ -127,6 +140,12 @@ def _argv(target, d, corral_bin):
 def read_state(d):
     with open(os.path.join(d, "server.json")) as f:
         return json.load(f)
+
+
+def member_dirs(d):
+    """The member directories of an ensemble in `d`, or [d] for one server."""
+    state = read_state(d)
+    return [os.path.join(d, m) for m in state["members"]] if "members" in state else [d]
 
 
 def _write_state(d, state):
@@ -175,8 +194,21 @@ def wait_ready(host, port, pid=None, timeout=START_TIMEOUT_S, d=None):
     raise RuntimeError("server on %s:%d not ready after %.0fs (last: %s)" % (host, port, timeout, last))
 
 
-def launch(d):
-    """(Re)start the server described by <d>/server.json and wait until it serves."""
+def launch(d, wait=True):
+    """(Re)start the server described by <d>/server.json and wait until it serves; for an
+    ensemble, start every member first, then wait for each."""
+    if "members" in read_state(d):
+        members = member_dirs(d)
+        for m in members:
+            launch(m, wait=False)
+        for m in members:
+            st = read_state(m)
+            try:
+                wait_ready(st["host"], st["port"], st["pid"], d=m)
+            except BaseException:
+                stop(d)
+                raise
+        return read_state(members[0])
     state = read_state(d)
     os.makedirs(state["data_dir"], exist_ok=True)
     with open(os.path.join(d, "server.log"), "ab") as log:
@@ -186,6 +218,8 @@ def launch(d):
         )
     state["pid"] = proc.pid
     _write_state(d, state)
+    if not wait:
+        return state
     try:
         wait_ready(state["host"], state["port"], proc.pid, d=d)
     except BaseException:
@@ -194,30 +228,58 @@ def launch(d):
     return state
 
 
-def start(d, target, corral_bin=None):
-    """Write config for `target` into a fresh directory `d`, start it, return its state."""
+def _write_server(d, target, corral_bin, port, extra="", myid=None):
+    """One server's directory: its config files and server.json (not started)."""
     os.makedirs(d, exist_ok=True)
-    port = free_port()
     data_dir = os.path.join(d, "data")
-    files = {
-        "zoo.cfg": ZOO_CFG.format(data_dir=data_dir, port=port, host=HOST, super_digest=SUPER_DIGEST),
-        "jaas.conf": JAAS_CONF,
-        "log4j.properties": LOG4J,
-    }
+    cfg = ZOO_CFG.format(data_dir=data_dir, port=port, host=HOST, super_digest=SUPER_DIGEST)
+    if extra:
+        # A static ensemble: no reconfig (corral's dynamic membership is a later issue).
+        cfg = cfg.replace("reconfigEnabled=true", "reconfigEnabled=false") + extra
+    files = {"zoo.cfg": cfg, "jaas.conf": JAAS_CONF, "log4j.properties": LOG4J}
     for name, text in files.items():
         with open(os.path.join(d, name), "w") as f:
             f.write(text)
+    if myid is not None:
+        os.makedirs(data_dir, exist_ok=True)
+        with open(os.path.join(data_dir, "myid"), "w") as f:
+            f.write("%d\n" % myid)
     state = {"target": target, "host": HOST, "port": port, "data_dir": data_dir,
-             "argv": _argv(target, d, corral_bin), "pid": None}
+             "argv": _argv(target, d, corral_bin, ensemble=myid is not None), "pid": None}
     _write_state(d, state)
-    return launch(d)
+
+
+def start(d, target, corral_bin=None, members=1):
+    """Write config for `target` into a fresh directory `d`, start it, return its state (an
+    ensemble's: its first member's, with "hosts", the connect string of all)."""
+    os.makedirs(d, exist_ok=True)
+    if members <= 1:
+        _write_server(d, target, corral_bin, free_port())
+        state = launch(d)
+        state["hosts"] = "%s:%d" % (state["host"], state["port"])
+        return state
+    ports = [(free_port(), free_port(), free_port()) for _ in range(members)]
+    servers = "".join("server.%d=%s:%d:%d\n" % (i + 1, HOST, q, e) for i, (_, q, e) in enumerate(ports))
+    names = ["m%d" % (i + 1) for i in range(members)]
+    for i, name in enumerate(names):
+        extra = ENSEMBLE_CFG.format(servers=servers)
+        _write_server(os.path.join(d, name), target, corral_bin, ports[i][0], extra, myid=i + 1)
+    _write_state(d, {"target": target, "members": names})
+    state = launch(d)
+    state["hosts"] = ",".join("%s:%d" % (HOST, c) for c, _, _ in ports)
+    return state
 
 
 def stop(d):
-    """Stop the server in `d` (TERM to its process group, KILL after a bound). Idempotent."""
+    """Stop the server in `d` (TERM to its process group, KILL after a bound), or every
+    member of the ensemble in `d`. Idempotent."""
     try:
         state = read_state(d)
     except FileNotFoundError:
+        return
+    if "members" in state:
+        for m in member_dirs(d):
+            stop(m)
         return
     pid = state.get("pid")
     if pid and _alive(pid):
@@ -236,6 +298,8 @@ def stop(d):
 
 
 def running(d):
+    if "members" in read_state(d):
+        return all(running(m) for m in member_dirs(d))
     pid = read_state(d).get("pid")
     return bool(pid) and _alive(pid)
 
@@ -262,6 +326,7 @@ def main(argv=None):
     s.add_argument("--target", required=True, choices=["zookeeper", "corral"])
     s.add_argument("--dir", required=True)
     s.add_argument("--corral-bin", default=os.environ.get("CORRAL_BIN"))
+    s.add_argument("--members", type=int, default=1, help="an ensemble of this many servers")
     for name in ("stop", "restart"):
         sub.add_parser(name).add_argument("--dir", required=True)
     f = sub.add_parser("4lw")
@@ -271,14 +336,14 @@ def main(argv=None):
     a = p.parse_args(argv)
     try:
         if a.cmd == "start":
-            st = start(a.dir, a.target, a.corral_bin)
-            print("%s:%d" % (st["host"], st["port"]))
+            st = start(a.dir, a.target, a.corral_bin, a.members)
+            print(st["hosts"])
         elif a.cmd == "stop":
             stop(a.dir)
         elif a.cmd == "restart":
             stop(a.dir)
-            st = launch(a.dir)
-            print("%s:%d" % (st["host"], st["port"]))
+            launch(a.dir)
+            print(",".join("%s:%d" % (read_state(m)["host"], read_state(m)["port"]) for m in member_dirs(a.dir)))
         elif a.cmd == "exists-checks-read":
             host, port = a.hostport.rsplit(":", 1)
             print(1 if exists_checks_read(server_version(host, int(port))) else 0)

@@ -169,7 +169,7 @@ pub async fn start_member(
         connect_timeout,
         idle_timeout: idle,
         leader_grace: heartbeat * 2,
-        heard: Default::default(),
+        addrs: ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect(),
         faults: faults.clone(),
     };
     tokio::spawn(Arc::new(service).run(peer_listener, shutdown.clone()));

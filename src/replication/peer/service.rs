@@ -6,7 +6,6 @@
 //! ZooKeeper follower that loses its leader's socket goes looking straight away.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,10 +35,10 @@ pub struct PeerService {
     pub connect_timeout: Duration,
     /// A raft connection silent for this long is closed (syncLimit ticks).
     pub idle_timeout: Duration,
-    /// How long to wait for a word from a leader whose connection closed.
+    /// How long a probe of a leader whose connection closed may take.
     pub leader_grace: Duration,
-    /// Bumped by every append received, to tell whether the leader spoke again.
-    pub heard: AtomicU64,
+    /// Members' quorum addresses, to see whether a leader whose connection closed is gone.
+    pub addrs: std::collections::HashMap<NodeId, String>,
     /// Peers this member is cut off from (tests of partitions).
     pub faults: Arc<Faults>,
     /// Where forwarded txns and touches go on the leader.
@@ -85,6 +84,8 @@ impl PeerService {
                 .await;
         let (mut link, hello) = match accepted {
             Ok(accepted) => accepted,
+            // A member probing whether this one is alive connects and closes at once.
+            Err(LinkError::Closed) => return,
             Err(e) => {
                 tracing::warn!(?peer, error = %e, "peer connection refused");
                 return;
@@ -111,10 +112,7 @@ impl PeerService {
             }
             let reply = match message {
                 Message::Vote(rpc) => Message::VoteReply(self.raft.vote(rpc).await),
-                Message::Append(rpc) => {
-                    self.heard.fetch_add(1, Ordering::Relaxed);
-                    Message::AppendReply(self.raft.append_entries(rpc).await)
-                }
+                Message::Append(rpc) => Message::AppendReply(self.raft.append_entries(rpc).await),
                 Message::SnapshotBegin { vote, meta } => {
                     self.receive_snapshot(link, vote, meta).await?
                 }
@@ -188,19 +186,24 @@ impl PeerService {
         Ok(Message::SnapshotReply(self.raft.install_full_snapshot(vote, snapshot).await))
     }
 
-    /// A connection from `from` closed: if `from` leads and says nothing more within the
-    /// grace period, it is taken for gone and an election starts now.
+    /// A connection from `from` closed. If `from` leads, is its process still there? A
+    /// refused connection to its quorum port says it is gone (killed, crashed, stopped): an
+    /// election starts now rather than after syncLimit ticks, as a ZooKeeper follower that
+    /// loses its leader's socket goes looking at once. A leader that answers is left alone;
+    /// one that does not answer at all (a dead host, a partition) is left to raft's timeout.
     fn leader_gone(self: &Arc<Self>, from: NodeId) {
         let service = self.clone();
         tokio::spawn(async move {
-            if service.raft.current_leader().await != Some(from) {
+            let Some(addr) = service.addrs.get(&from) else { return };
+            if service.raft.current_leader().await != Some(from) || service.faults.is_cut_off(from)
+            {
                 return;
             }
-            let heard = service.heard.load(Ordering::Relaxed);
-            tokio::time::sleep(service.leader_grace).await;
-            let silent = service.heard.load(Ordering::Relaxed) == heard;
-            if silent && service.raft.current_leader().await == Some(from) {
-                tracing::info!(leader = from, "the leader's connection closed; electing");
+            let probe = tokio::time::timeout(service.leader_grace, TcpStream::connect(addr)).await;
+            let refused =
+                matches!(probe, Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused);
+            if refused && service.raft.current_leader().await == Some(from) {
+                tracing::info!(leader = from, "the leader's process is gone; electing now");
                 let _ = service.raft.trigger().elect().await;
             }
         });
