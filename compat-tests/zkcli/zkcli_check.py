@@ -306,6 +306,17 @@ def zxid_relation(fn, text):
     return check
 
 
+def ensemble_config():
+    """The lines getConfig shows on a member of the ensemble under test, from its first
+    member's zoo.cfg; [] for one server (COMPAT_ENSEMBLE unset)."""
+    server_dir = os.environ.get("COMPAT_SERVER_DIR")
+    if os.environ.get("COMPAT_ENSEMBLE") != "1" or not server_dir:
+        return []
+    with open(os.path.join(server_dir, "m1", "zoo.cfg")) as f:
+        servers = [ln.strip() for ln in f if ln.startswith("server.")]
+    return [ln + ":participant" for ln in servers] + ["version=0"]
+
+
 def scenario(c, hosts, restart=None):
     s = c.step
     cli = c.cli
@@ -471,15 +482,26 @@ def scenario(c, hosts, restart=None):
     s("delete /zookeeper/quota", ["Arguments are not valid : /zookeeper/quota"])
     s("set /zookeeper/config x", ["Insufficient permission : /zookeeper/config"])
     s("getAcl /zookeeper/config", acl("world", "anyone", "r"))
-    # ZooKeeper creates /zookeeper/config with setACL(..., version -1), so its aclVersion is -1
-    s("stat /zookeeper/config", stat(aclVersion=-1), name="stat /zookeeper/config")
+    # ZooKeeper creates /zookeeper/config with setACL(..., version -1), so its aclVersion is -1;
+    # a member of an ensemble fills it with its config (dataVersion -1, as ZooKeeper sets it).
+    config = ensemble_config()
+    config_stat = stat(aclVersion=-1)
+    if config:
+        config_stat = stat(aclVersion=-1, dataVersion=-1, dataLength=len("\n".join(config)))
+    s("stat /zookeeper/config", config_stat, name="stat /zookeeper/config")
 
     # --- sync, config, reconfig ---------------------------------------------------------------
     s("sync /zkcli", ["Sync is OK"])
-    s("config", [], name="config (standalone: empty)")
-    s("config -s", stat(aclVersion=-1), name="config -s")
-    s("reconfig -add server.5=127.0.0.1:1234:1235;1236", ["KeeperErrorCode = Unimplemented"],
-      name="reconfig on a standalone server")
+    if not config:
+        s("config", [], name="config (standalone: empty)")
+        s("config -s", stat(aclVersion=-1), name="config -s")
+        s("reconfig -add server.5=127.0.0.1:1234:1235;1236", ["KeeperErrorCode = Unimplemented"],
+          name="reconfig on a standalone server")
+    else:
+        s("config", config, name="config (ensemble: its server.N lines and version)")
+        s("config -s", config + config_stat, name="config -s")
+        s("reconfig -add server.5=127.0.0.1:1234:1235;1236",
+          ["KeeperErrorCode = Reconfig is disabled"], name="reconfig with reconfigEnabled=false")
 
     # --- history / redo -------------------------------------------------------------------------
     hist = list(cli.history)  # history includes the history command itself (sent next)
