@@ -191,3 +191,39 @@ async fn a_partitioned_minority_stops_serving_and_the_majority_goes_on_until_it_
     assert!(rejoined.exists("/before", false).await.is_ok());
     cluster.stop_all().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_keeps_every_session_and_acknowledged_write() {
+    let mut cluster = Cluster::new(3, 0).await;
+    cluster.start_all().await;
+    cluster.leader().await;
+    let mut client = Client::connect(cluster.addr(0)).await;
+    assert!(client.create("/mine", b"", 1).await.is_ok(), "an ephemeral");
+    let (session, passwd) = (client.session_id, client.passwd.clone());
+    let mut acknowledged = Vec::new();
+    for i in 0..3 {
+        cluster.stop(i).await;
+        cluster.leader().await;
+        cluster.start(i).await;
+        let leader = cluster.leader().await;
+        assert!(cluster.converged_with(leader).await, "member {i} caught up");
+        // The client's server may have gone, or lost its leader: it resumes anywhere.
+        drop(client);
+        client = cluster.resume(session, &passwd).await;
+        for k in 0..5 {
+            let path = format!("/roll{i}-{k}");
+            assert!(client.create(&path, b"", 0).await.is_ok());
+            acknowledged.push(path);
+        }
+    }
+    let leader = cluster.leader().await;
+    assert!(cluster.converged_with(leader).await);
+    for i in 0..3 {
+        let mut reader = Client::connect(cluster.addr(i)).await;
+        assert_eq!(reader.exists("/mine", false).await.unwrap().ephemeral_owner, session);
+        for path in &acknowledged {
+            assert!(reader.exists(path, false).await.is_ok(), "{path} on member {i}");
+        }
+    }
+    cluster.stop_all().await;
+}
