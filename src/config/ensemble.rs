@@ -128,6 +128,10 @@ fn parse_member(
     let id: u64 = id_text
         .parse()
         .map_err(|_| invalid(line, format!("{key}: {id_text:?} is not a server id")))?;
+    if id > 255 {
+        // It is the top byte of the session ids the server hands out, and myid is one byte.
+        return Err(invalid(line, format!("{key}: server ids go from 0 to 255")));
+    }
     let (addresses, client) = match value.split_once(';') {
         Some((addresses, client)) => (addresses, Some(client)),
         None => (value, None),
@@ -372,6 +376,7 @@ mod tests {
             assert!(error.starts_with("line 7: server.3="), "{bad}: {error}");
         }
         assert!(parse_member("server.x", "a:1:2", 2, false).is_err());
+        assert!(parse_member("server.256", "a:1:2", 2, false).is_err());
         let multi = parse_member("server.1", "a:1:2|b:1:2", 2, false).unwrap_err();
         assert!(multi.to_string().contains("multiAddress.enabled"), "{multi}");
     }

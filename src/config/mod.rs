@@ -204,6 +204,10 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut r = Reader { pairs, used: Vec::new() };
         let tick_time_ms: u64 = r.parse("tickTime", 3000)?;
+        if tick_time_ms == 0 {
+            let line = r.get("tickTime").map_or(0, |(line, _)| line);
+            return Err(ConfigError::Invalid { line, message: "tickTime is not set".into() });
+        }
         let data_dir: PathBuf = r.parse("dataDir", PathBuf::from("data"))?;
         let data_log_dir = r.parse("dataLogDir", data_dir.clone())?;
         let port: u16 = r.parse("clientPort", 2181)?;
@@ -369,5 +373,7 @@ mod tests {
     fn a_bad_value_names_its_line() {
         let err = Config::from_text("tickTime=abc").unwrap_err();
         assert!(err.to_string().starts_with("line 1"), "{err}");
+        let err = Config::from_text("dataDir=d\ntickTime=0").unwrap_err();
+        assert_eq!(err.to_string(), "line 2: tickTime is not set");
     }
 }

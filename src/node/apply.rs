@@ -81,8 +81,15 @@ impl Host for Node {
         let _ = self.view.set(view);
     }
 
-    fn sessions_touched(&self, ids: &[i64]) {
-        self.sessions.touch_reported(ids, tokio::time::Instant::now());
+    fn sessions_touched(&self, from: u64, ids: &[i64]) {
+        let owned: Vec<i64> = {
+            let state = self.state.read();
+            let owner_is = |id: &&i64| {
+                state.sessions.get(**id).is_some_and(|s| s.owner.is_none_or(|o| o == from))
+            };
+            ids.iter().filter(owner_is).copied().collect()
+        };
+        self.sessions.touch_reported(&owned, tokio::time::Instant::now());
     }
 
     fn take_touches(&self) -> Vec<i64> {

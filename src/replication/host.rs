@@ -53,8 +53,9 @@ pub trait Host: Send + Sync + 'static {
     fn proposed(&self, bytes: usize);
     /// This member's role changed.
     fn set_role(&self, role: Role);
-    /// Sessions another member saw active; the leader postpones their expiry.
-    fn sessions_touched(&self, ids: &[i64]);
+    /// Sessions member `from` saw active; the leader postpones the expiry of those that
+    /// member owns (a member cannot keep another's sessions alive).
+    fn sessions_touched(&self, from: u64, ids: &[i64]);
     /// Sessions touched here since the last call, for the leader.
     fn take_touches(&self) -> Vec<i64>;
 }

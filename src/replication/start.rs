@@ -96,6 +96,7 @@ fn open_storage(
 pub async fn start_standalone(
     host: Arc<dyn Host>,
     settings: &Settings,
+    shutdown: &CancellationToken,
 ) -> Result<RaftHandle, ReplicationError> {
     let (log, sm, snapshots, proposed) = open_storage(&host, settings)?;
     let id = settings.node_id;
@@ -113,7 +114,8 @@ pub async fn start_standalone(
     // Known before the first client is served, not when the watcher first runs.
     host.set_role(Role::Leader);
     let rule = RoleRule { quorum_timeout: None, recheck: Duration::from_secs(1) };
-    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader), rule));
+    let watch = (rule, shutdown.clone());
+    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader), watch));
     let faults = Default::default();
     Ok(RaftHandle { raft, forwarder: Default::default(), snapshots, proposed, faults })
 }
@@ -136,6 +138,7 @@ pub async fn start_member(
     let reachable = Reachable::default();
     let faults = Arc::new(Faults::default());
     let network = PeerNetwork {
+        addrs: Arc::new(ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect()),
         faults: faults.clone(),
         identity,
         reachable: reachable.clone(),
@@ -156,6 +159,7 @@ pub async fn start_member(
             raft.initialize(voters).await.map_err(|e| start_error(&e))?;
         }
     }
+    warn_of_moved_members(&raft, ensemble);
     let members: BTreeSet<NodeId> = ensemble.peers.iter().map(|p| p.id).collect();
     let heartbeat = Duration::from_millis(config.heartbeat_interval);
     let idle = Duration::from_millis(config.election_timeout_max);
@@ -182,7 +186,7 @@ pub async fn start_member(
     };
     let view = RaftView { raft: raft.clone(), reachable, quorum_size, rule };
     host.attach_view(Arc::new(view));
-    tokio::spawn(publish_role(raft.clone(), host, None, rule));
+    tokio::spawn(publish_role(raft.clone(), host, None, (rule, shutdown.clone())));
     let addrs = ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect();
     let tick = settings.timing.tick;
     let timeouts = (connect_timeout, idle, tick / 2);
@@ -202,19 +206,58 @@ pub(super) struct RoleRule {
     pub recheck: Duration,
 }
 
-/// Tells the host this member's role whenever it changes, until raft stops.
-async fn publish_role(raft: Raft, host: Arc<dyn Host>, mut last: Option<Role>, rule: RoleRule) {
+/// Says so when the membership in the log names a member at another address than its
+/// `server.N` line: the line is what is dialled.
+fn warn_of_moved_members(raft: &Raft, ensemble: &EnsembleSettings) {
+    let metrics = raft.metrics().borrow().clone();
+    let logged = metrics.membership_config.membership().clone();
+    for (id, node) in logged.nodes() {
+        let line = ensemble.peers.iter().find(|p| p.id == *id);
+        match line {
+            Some(peer) if peer.addr != node.addr => tracing::warn!(
+                server = id,
+                logged = %node.addr,
+                configured = %peer.addr,
+                "a member's address changed in zoo.cfg since the ensemble formed; using zoo.cfg's"
+            ),
+            None => {
+                tracing::warn!(server = id, "a member of the logged ensemble has no server.N line")
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Tells the host this member's role whenever it changes, until raft stops. If raft stops
+/// by itself (its core failed: a storage error, a bug), the server is stopped too, so that
+/// the process exits and a supervisor sees it, instead of staying up serving no one.
+async fn publish_role(
+    raft: Raft,
+    host: Arc<dyn Host>,
+    mut last: Option<Role>,
+    (rule, shutdown): (RoleRule, CancellationToken),
+) {
     let mut metrics = raft.metrics();
     let mut recheck = tokio::time::interval(rule.recheck);
     loop {
-        let role = role_of(&metrics.borrow_and_update(), rule.quorum_timeout);
+        let (role, failed) = {
+            let m = metrics.borrow_and_update();
+            (role_of(&m, rule.quorum_timeout), m.running_state.is_err())
+        };
         if last != Some(role) {
             host.set_role(role);
             last = Some(role);
         }
-        tokio::select! {
-            changed = metrics.changed() => if changed.is_err() { return },
-            _ = recheck.tick() => {}
+        let ended = tokio::select! {
+            changed = metrics.changed() => changed.is_err(),
+            _ = recheck.tick() => false,
+            () = shutdown.cancelled() => return,
+        };
+        if failed || ended {
+            host.set_role(Role::NoLeader);
+            tracing::error!("raft stopped by itself; stopping the server");
+            shutdown.cancel();
+            return;
         }
     }
 }

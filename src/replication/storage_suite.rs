@@ -35,7 +35,7 @@ impl Host for StateOnly {
     fn proposed(&self, _bytes: usize) {}
     fn attach_view(&self, _view: Arc<dyn super::EnsembleView>) {}
     fn set_role(&self, _role: Role) {}
-    fn sessions_touched(&self, _ids: &[i64]) {}
+    fn sessions_touched(&self, _from: u64, _ids: &[i64]) {}
     fn take_touches(&self) -> Vec<i64> {
         Vec::new()
     }

@@ -76,7 +76,7 @@ impl Server {
             Arc::new(Node::new(Arc::new(config), passwords, replicator.clone(), incarnation));
         let shutdown = CancellationToken::new();
         let raft = match (ensemble, peer) {
-            (None, _) => replication::start_standalone(node.clone(), &settings).await?,
+            (None, _) => replication::start_standalone(node.clone(), &settings, &shutdown).await?,
             (Some(_), None) => return Err(StartError::NoPeerListener),
             (Some(ensemble), Some(peer)) => {
                 let node = node.clone();

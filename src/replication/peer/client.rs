@@ -34,6 +34,8 @@ pub struct PeerNetwork {
     pub identity: Identity,
     /// Peers this member is cut off from (tests of partitions).
     pub faults: Arc<Faults>,
+    /// Members' quorum addresses from the `server.N` lines, by id.
+    pub addrs: Arc<std::collections::HashMap<NodeId, String>>,
     /// Members a call last reached, for the leader's `mntr` counts.
     pub reachable: Reachable,
     /// How long a dial and its handshake may take.
@@ -46,13 +48,10 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
-        PeerClient {
-            target,
-            addr: node.addr.clone(),
-            network: self.clone(),
-            link: None,
-            in_call: false,
-        }
+        // zoo.cfg's server.N lines are the truth for a static ensemble: an address edited
+        // there since the membership was first logged is the one dialled.
+        let addr = self.addrs.get(&target).cloned().unwrap_or_else(|| node.addr.clone());
+        PeerClient { target, addr, network: self.clone(), link: None, in_call: false }
     }
 }
 

@@ -66,11 +66,14 @@ pub async fn dial(
         .await
         .map_err(|_| LinkError::Timeout)??;
     stream.set_nodelay(true)?;
-    let mut link = Framed::new(stream, PeerCodec::default());
+    let mut link = Framed::new(stream, PeerCodec::for_handshake());
     let hello = Hello { version: VERSION, cluster: identity.cluster, from: identity.me, purpose };
     send(&mut link, Message::Hello(hello), within).await?;
     match receive(&mut link, within).await? {
-        Message::Welcome { version } if version == VERSION => Ok(link),
+        Message::Welcome { version } if version == VERSION => {
+            link.codec_mut().handshaken();
+            Ok(link)
+        }
         Message::Refused(why) => Err(LinkError::Refused(why)),
         other => Err(LinkError::Unexpected(format!("{other:?}"))),
     }
@@ -84,7 +87,7 @@ pub async fn accept(
     within: Duration,
 ) -> Result<(Link, Hello), LinkError> {
     stream.set_nodelay(true)?;
-    let mut link = Framed::new(stream, PeerCodec::default());
+    let mut link = Framed::new(stream, PeerCodec::for_handshake());
     let hello = match receive(&mut link, within).await? {
         Message::Hello(hello) => hello,
         other => return Err(LinkError::Unexpected(format!("{other:?}"))),
@@ -106,5 +109,6 @@ pub async fn accept(
         return Err(LinkError::Refused(why));
     }
     send(&mut link, Message::Welcome { version: VERSION }, within).await?;
+    link.codec_mut().handshaken();
     Ok((link, hello))
 }

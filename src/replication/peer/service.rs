@@ -19,12 +19,15 @@ use super::super::types::*;
 use super::super::{Host, Replicator};
 use super::faults::Faults;
 use super::link::{self, Identity, Link, LinkError};
-use super::wire::{Message, Purpose};
+use super::wire::{Message, Purpose, WireError};
 use crate::txn::codec::decode_entry;
 
 /// Inbound peer connections at once: each member opens a few (replication, votes, a
 /// snapshot, forwarding), so this leaves room for a large ensemble and bounds a stranger.
 const MAX_PEER_CONNECTIONS: usize = 256;
+
+/// How far ahead of this member's term a peer's may be (see `check_term`).
+const MAX_TERM_JUMP: u64 = 1 << 20;
 
 pub struct PeerService {
     pub raft: Raft,
@@ -49,6 +52,7 @@ pub struct PeerService {
 impl PeerService {
     pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(MAX_PEER_CONNECTIONS));
+        let mut refusals = Refusals::default();
         loop {
             let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -61,7 +65,7 @@ impl PeerService {
                 () = shutdown.cancelled() => return,
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
-                tracing::warn!(%peer, "too many peer connections; closing");
+                refusals.note(peer);
                 continue;
             };
             let service = self.clone();
@@ -98,7 +102,11 @@ impl PeerService {
         };
         match result {
             Ok(()) | Err(LinkError::Closed) => {}
-            Err(e) => tracing::debug!(from = hello.from, error = %e, "peer connection ended"),
+            Err(e @ (LinkError::Timeout | LinkError::Wire(WireError::Io(_)))) => {
+                tracing::debug!(from = hello.from, error = %e, "peer connection ended");
+            }
+            // Traffic no member sends: a broken or forged peer.
+            Err(e) => tracing::warn!(from = hello.from, error = %e, "bad peer traffic; closed"),
         }
         let _ = link.get_mut().shutdown().await;
         self.leader_gone(hello.from);
@@ -111,15 +119,36 @@ impl PeerService {
                 return Ok(());
             }
             let reply = match message {
-                Message::Vote(rpc) => Message::VoteReply(self.raft.vote(rpc).await),
-                Message::Append(rpc) => Message::AppendReply(self.raft.append_entries(rpc).await),
+                Message::Vote(rpc) => {
+                    self.check_term(rpc.vote, from)?;
+                    Message::VoteReply(self.raft.vote(rpc).await)
+                }
+                Message::Append(rpc) => {
+                    self.check_term(rpc.vote, from)?;
+                    Message::AppendReply(self.raft.append_entries(rpc).await)
+                }
                 Message::SnapshotBegin { vote, meta } => {
+                    self.check_term(vote, from)?;
                     self.receive_snapshot(link, vote, meta).await?
                 }
                 other => return Err(LinkError::Unexpected(format!("{other:?} from {from}"))),
             };
             link::send(link, reply, self.connect_timeout).await?;
         }
+    }
+
+    /// Refuses a vote whose term is implausibly far ahead of this member's: every election
+    /// adds one, so a jump of millions is a forgery or a corruption, and a term near the top
+    /// of its range would overflow in raft (and be kept on disk, poisoning every restart).
+    fn check_term(&self, vote: Vote, from: NodeId) -> Result<(), LinkError> {
+        let term = vote.leader_id().term;
+        let ours = self.raft.metrics().borrow().current_term;
+        if term > ours.saturating_add(MAX_TERM_JUMP) {
+            return Err(LinkError::Unexpected(format!(
+                "server {from} claims term {term}, this member is at {ours}"
+            )));
+        }
+        Ok(())
     }
 
     /// A member's forwarded writes, queued to this member's proposer in the order they come,
@@ -151,12 +180,17 @@ impl PeerService {
                     let entry = decode_entry(&bytes)
                         .map_err(|e| LinkError::Unexpected(format!("txns from {from}: {e}")))?;
                     for txn in entry.txns {
+                        // A member forwards its own clients' writes, nothing else.
+                        if txn.origin.map(|o| o.node_id) != Some(from) {
+                            let why = format!("a txn from {from} with origin {:?}", txn.origin);
+                            return Err(LinkError::Unexpected(why));
+                        }
                         if self.replicator.propose(txn).await.is_err() {
                             return Ok(());
                         }
                     }
                 }
-                Message::Touches(ids) => self.host.sessions_touched(&ids),
+                Message::Touches(ids) => self.host.sessions_touched(from, &ids),
                 other => return Err(LinkError::Unexpected(format!("{other:?} from {from}"))),
             }
         }
@@ -207,5 +241,26 @@ impl PeerService {
                 let _ = service.raft.trigger().elect().await;
             }
         });
+    }
+}
+
+/// Connections refused for want of a slot, logged at most once a second with a count, so a
+/// flood of them cannot flood the log.
+#[derive(Default)]
+struct Refusals {
+    since_logged: u64,
+    logged_at: Option<tokio::time::Instant>,
+}
+
+impl Refusals {
+    fn note(&mut self, peer: std::net::SocketAddr) {
+        self.since_logged += 1;
+        let now = tokio::time::Instant::now();
+        if self.logged_at.is_some_and(|at| now.duration_since(at) < Duration::from_secs(1)) {
+            return;
+        }
+        let refused = std::mem::take(&mut self.since_logged);
+        tracing::warn!(%peer, refused, "too many peer connections; closing (count since last log)");
+        self.logged_at = Some(now);
     }
 }

@@ -19,6 +19,9 @@ use super::super::types::*;
 pub const VERSION: u16 = 1;
 /// The largest frame: an append of entries, or a snapshot chunk.
 pub const MAX_FRAME: usize = 64 << 20;
+/// The largest frame before the handshake is done (a Hello, a Welcome or a refusal): a
+/// stranger cannot make a member buffer more than this per connection.
+pub const MAX_HANDSHAKE_FRAME: usize = 4 << 10;
 /// Snapshot files travel in chunks of this many bytes.
 pub const SNAPSHOT_CHUNK: usize = 1 << 20;
 
@@ -254,11 +257,17 @@ pub struct PeerCodec {
     frames: LengthDelimitedCodec,
 }
 
-impl Default for PeerCodec {
-    fn default() -> Self {
-        PeerCodec {
-            frames: LengthDelimitedCodec::builder().max_frame_length(MAX_FRAME).new_codec(),
-        }
+impl PeerCodec {
+    /// A codec for a new connection: frames up to `MAX_HANDSHAKE_FRAME` until `handshaken`.
+    pub fn for_handshake() -> Self {
+        let mut frames = LengthDelimitedCodec::new();
+        frames.set_max_frame_length(MAX_HANDSHAKE_FRAME);
+        PeerCodec { frames }
+    }
+
+    /// Both sides passed the handshake: frames up to `MAX_FRAME` from now on.
+    pub fn handshaken(&mut self) {
+        self.frames.set_max_frame_length(MAX_FRAME);
     }
 }
 
