@@ -238,10 +238,54 @@ impl PeerService {
                 matches!(probe, Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused);
             if refused && service.raft.current_leader().await == Some(from) {
                 tracing::info!(leader = from, "the leader's process is gone; electing now");
-                let _ = service.raft.trigger().elect().await;
+                service.campaign(from).await;
             }
         });
     }
+
+    /// Stands for election until some leader other than `gone` is known. Every survivor of a
+    /// dead leader does this at once (each must, or raft's leader lease makes it refuse the
+    /// others' votes for a whole election timeout), so two may split the vote in one term:
+    /// a candidate that has not won after a random pause stands again, in a higher term,
+    /// which the other candidate grants, instead of both waiting out syncLimit ticks.
+    async fn campaign(&self, gone: NodeId) {
+        let mut metrics = self.raft.metrics();
+        if metrics.borrow().state == openraft::ServerState::Learner {
+            return; // an observer does not vote
+        }
+        for attempt in 0..CAMPAIGN_ATTEMPTS {
+            let _ = self.raft.trigger().elect().await;
+            let pause = campaign_pause(self.identity.me, attempt);
+            let decided = tokio::time::timeout(pause, async {
+                loop {
+                    let settled = {
+                        let m = metrics.borrow_and_update();
+                        m.current_leader.is_some_and(|l| l != gone)
+                    };
+                    if settled || metrics.changed().await.is_err() {
+                        return;
+                    }
+                }
+            });
+            if decided.await.is_ok() {
+                return;
+            }
+        }
+    }
+}
+
+/// Elections a survivor of a dead leader stands in before leaving it to raft's timer.
+const CAMPAIGN_ATTEMPTS: u32 = 8;
+
+/// 100 to 400 ms, different for each member and each attempt, so that two candidates that
+/// split a vote do not stand again together.
+fn campaign_pause(me: NodeId, attempt: u32) -> Duration {
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mixed = (clock ^ me.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(attempt) << 17)
+        .wrapping_mul(0x2545_f491_4f6c_dd1d);
+    Duration::from_millis(100 + (mixed >> 40) % 300)
 }
 
 /// Connections refused for want of a slot, logged at most once a second with a count, so a
