@@ -176,7 +176,9 @@ pub async fn start_member(
         addrs: ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect(),
         faults: faults.clone(),
     };
-    tokio::spawn(Arc::new(service).run(peer_listener, shutdown.clone()));
+    let service = Arc::new(service);
+    tokio::spawn(super::peer::watch_leader(service.clone(), shutdown.clone()));
+    tokio::spawn(service.run(peer_listener, shutdown.clone()));
     let peers = ensemble.peers.clone();
     tokio::spawn(super::learners::add_observers(raft.clone(), peers, shutdown.clone()));
     let quorum_size = ensemble.peers.iter().filter(|p| p.voter).count();

@@ -11,5 +11,5 @@ mod wire;
 pub use client::PeerNetwork;
 pub use faults::Faults;
 pub use link::{dial, send, Identity, Link, LinkError};
-pub use service::PeerService;
+pub use service::{watch_leader, PeerService};
 pub use wire::{ClusterId, Message, Purpose};

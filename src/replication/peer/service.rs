@@ -221,22 +221,36 @@ impl PeerService {
     }
 
     /// A connection from `from` closed. If `from` leads, is its process still there? A
-    /// refused connection to its quorum port says it is gone (killed, crashed, stopped): an
+    /// handshake with it answers: refused, reset or closed means the process is gone (killed,
+    /// crashed, stopped; a bare connect can still reach a dying process's listener), and an
     /// election starts now rather than after syncLimit ticks, as a ZooKeeper follower that
     /// loses its leader's socket goes looking at once. A leader that answers is left alone;
-    /// one that does not answer at all (a dead host, a partition) is left to raft's timeout.
-    fn leader_gone(self: &Arc<Self>, from: NodeId) {
+    /// one that does not answer in time (a dead host, a partition) is left to raft's timeout.
+    pub fn leader_gone(self: &Arc<Self>, from: NodeId) {
         let service = self.clone();
         tokio::spawn(async move {
             let Some(addr) = service.addrs.get(&from) else { return };
-            if service.raft.current_leader().await != Some(from) || service.faults.is_cut_off(from)
-            {
+            let leader = service.raft.current_leader().await;
+            if leader != Some(from) || service.faults.is_cut_off(from) {
                 return;
             }
-            let probe = tokio::time::timeout(service.leader_grace, TcpStream::connect(addr)).await;
-            let refused =
-                matches!(probe, Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused);
-            if refused && service.raft.current_leader().await == Some(from) {
+            let within = service.leader_grace;
+            let probe = link::dial(addr, service.identity, Purpose::Raft, within).await;
+            let answer = probe.as_ref().map(|_| "welcome").map_err(ToString::to_string);
+            tracing::debug!(leader = from, ?answer, "probed the leader whose connection closed");
+            let gone = match probe {
+                Ok(_) | Err(LinkError::Timeout) => false,
+                Err(LinkError::Closed) => true,
+                Err(LinkError::Wire(WireError::Io(e))) => matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionRefused
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                ),
+                Err(_) => false,
+            };
+            if gone && service.raft.current_leader().await == Some(from) {
                 tracing::info!(leader = from, "the leader's process is gone; electing now");
                 service.campaign(from).await;
             }
@@ -306,5 +320,36 @@ impl Refusals {
         let refused = std::mem::take(&mut self.since_logged);
         tracing::warn!(%peer, refused, "too many peer connections; closing (count since last log)");
         self.logged_at = Some(now);
+    }
+}
+
+/// Keeps a connection of its own open to the leader, so that a follower notices the leader's
+/// process going away from that connection closing, whatever raft's own connections are
+/// doing at the time (one may be waiting on this member's log). The leader closes an idle
+/// one after an election timeout; it is opened again.
+pub async fn watch_leader(service: Arc<PeerService>, shutdown: CancellationToken) {
+    let mut metrics = service.raft.metrics();
+    loop {
+        let leader = {
+            let m = metrics.borrow_and_update();
+            m.current_leader.filter(|l| *l != m.id && m.state != openraft::ServerState::Learner)
+        };
+        if let Some(addr) = leader.and_then(|l| service.addrs.get(&l).map(|a| (l, a.clone()))) {
+            let (leader, addr) = addr;
+            let within = service.connect_timeout;
+            if let Ok(mut link) = link::dial(&addr, service.identity, Purpose::Raft, within).await {
+                tokio::select! {
+                    _ = futures::StreamExt::next(&mut link) => service.leader_gone(leader),
+                    changed = metrics.changed() => if changed.is_err() { return },
+                    () = shutdown.cancelled() => return,
+                }
+                continue;
+            }
+        }
+        tokio::select! {
+            changed = metrics.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(service.leader_grace) => {}
+            () = shutdown.cancelled() => return,
+        }
     }
 }
