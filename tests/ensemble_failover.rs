@@ -123,7 +123,7 @@ async fn five_members_with_two_down_keep_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_vanished_clients_session_expires_once_across_a_leader_change() {
+async fn a_vanished_clients_session_expires_after_a_leader_change_everywhere() {
     let mut cluster = Cluster::new(3, 0).await;
     cluster.start_all().await;
     let leader = cluster.leader().await;

@@ -77,7 +77,6 @@ async fn new_session(
 ) -> Outcome {
     let session_id = node.session_ids.next_id();
     let passwd = node.passwords.password(session_id);
-    let passwd = passwd.as_slice().try_into().expect("derived passwords are 16 bytes");
     if node.create_session(session_id, timeout_ms, passwd).await.is_err() {
         return Outcome::Dropped;
     }

@@ -292,12 +292,7 @@ impl Node {
     /// or, for a session logged before that, derived by this server.
     pub fn session_password(&self, session_id: i64) -> Option<Password> {
         let entry = *self.state.read().sessions.get(session_id)?;
-        Some(entry.passwd.unwrap_or_else(|| self.password_of_old_session(session_id)))
-    }
-
-    fn password_of_old_session(&self, session_id: i64) -> Password {
-        let derived = self.passwords.password(session_id);
-        Password::try_from(derived.as_slice()).expect("derived passwords are 16 bytes")
+        Some(entry.passwd.unwrap_or_else(|| self.passwords.password(session_id)))
     }
 
     /// Whether `candidate` is the password of the live session `session_id`.

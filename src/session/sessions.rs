@@ -5,6 +5,7 @@
 //! because only the leader's deadlines decide expiry.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 use tokio::time::{Duration, Instant};
@@ -19,7 +20,8 @@ pub struct Sessions {
     tracker: Mutex<SessionTracker>,
     /// Ids touched here since the last batch went to the leader; empty while leading.
     touched: Mutex<HashSet<i64>>,
-    leading: Mutex<bool>,
+    /// Read on every request's touch, so an atomic rather than a lock.
+    leading: AtomicBool,
 }
 
 impl Sessions {
@@ -27,7 +29,7 @@ impl Sessions {
         Sessions {
             tracker: Mutex::new(SessionTracker::new(tick)),
             touched: Mutex::new(HashSet::new()),
-            leading: Mutex::new(false),
+            leading: AtomicBool::new(false),
         }
     }
 
@@ -48,7 +50,7 @@ impl Sessions {
         if !self.tracker.lock().touch(id, now) {
             return false;
         }
-        if !*self.leading.lock() {
+        if !self.leading.load(Ordering::Relaxed) {
             let mut touched = self.touched.lock();
             if touched.len() < MAX_TOUCH_BATCH {
                 touched.insert(id);
@@ -95,12 +97,11 @@ impl Sessions {
     /// full timeout before it expires any, as a new ZooKeeper leader does: the old leader's
     /// deadlines, and the touches followers sent it, are not known here.
     pub fn set_leading(&self, leading: bool, now: Instant) {
-        let mut current = self.leading.lock();
-        if leading && !*current {
+        let was = self.leading.swap(leading, Ordering::Relaxed);
+        if leading && !was {
             self.tracker.lock().restart_all(now);
             self.touched.lock().clear();
         }
-        *current = leading;
     }
 
     /// (deadline, session ids) groups, soonest first, for the `dump` command.
