@@ -244,6 +244,15 @@ static int done_wait(struct done *d, int ms) {
 }
 
 /* --- helpers ------------------------------------------------------------------------------- */
+/* Before zh reads what another session wrote: in an ensemble the two may be on different
+ * servers, and ZooKeeper promises a session every write acknowledged before its sync() only
+ * after that sync completes (zoo_async). A standalone server is already up to date. */
+static void catch_up(zhandle_t *zh, const char *path) {
+    struct done d;
+    done_init(&d);
+    if (zoo_async(zh, path, string_done, &d) == ZOK) done_wait(&d, WAIT_MS);
+}
+
 static int strcmp_p(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -582,6 +591,7 @@ static void test_acl(zhandle_t *zh) {
     }
     len = sizeof buf;
     expect_rc("owner can read", zoo_get(authed, ROOT "/secure", 0, buf, &len, &st), ZOK);
+    catch_up(zh, ROOT "/secure");
     len = sizeof buf;
     expect_rc("unauthenticated get -> ZNOAUTH", zoo_get(zh, ROOT "/secure", 0, buf, &len, &st), ZNOAUTH);
     expect_rc("unauthenticated set -> ZNOAUTH", zoo_set(zh, ROOT "/secure", "x", 1, -1), ZNOAUTH);
@@ -599,6 +609,7 @@ static void test_acl(zhandle_t *zh) {
     expect_rc("set_acl with a wrong version -> ZBADVERSION",
               zoo_set_acl(authed, ROOT "/secure", 3, &ZOO_READ_ACL_UNSAFE), ZBADVERSION);
     expect_rc("set_acl to world:anyone:r", zoo_set_acl(authed, ROOT "/secure", 0, &ZOO_READ_ACL_UNSAFE), ZOK);
+    catch_up(zh, ROOT "/secure");
     len = sizeof buf;
     expect_rc("anyone can read now", zoo_get(zh, ROOT "/secure", 0, buf, &len, &st), ZOK);
     expect_true("aversion bumped by set_acl", st.aversion == 1, "aversion %d", st.aversion);
@@ -642,8 +653,10 @@ static void test_close(zhandle_t *zh) {
     zhandle_t *tmp = connect_client("fourth client connects");
     if (!tmp) return;
     zoo_create(tmp, ROOT "/tmp-eph", "e", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, buf, sizeof buf);
+    catch_up(zh, ROOT);
     expect_rc("fourth client's ephemeral exists", zoo_exists(zh, ROOT "/tmp-eph", 0, &st), ZOK);
     expect_rc("zookeeper_close", zookeeper_close(tmp), ZOK);
+    catch_up(zh, ROOT);
     expect_rc("its ephemeral is gone right after close", zoo_exists(zh, ROOT "/tmp-eph", 0, &st), ZNONODE);
 }
 
@@ -700,16 +713,18 @@ static void test_restart(zhandle_t *zh, zhandle_t *other) {
     expect_true("restart: same session after reconnect", zoo_client_id(zh)->client_id == sid,
                 "0x%llx, was 0x%llx", (long long)zoo_client_id(zh)->client_id, (long long)sid);
     expect_true("restart: other client reconnects too", wait_reconnected(other, mark, 30000), "no reconnect");
+    catch_up(other, ROOT "/rs");
     rc = zoo_exists(other, ROOT "/rs/eph", 0, &st);
     expect_true("restart: ephemeral survived with its owner", rc == ZOK && st.ephemeralOwner == sid,
                 "rc %d owner 0x%llx", rc, (long long)st.ephemeralOwner);
 
     int m2 = event_mark();
-    zoo_set(other, ROOT "/rs", "y", 1, -1);
+    expect_rc("restart: set by the other client", zoo_set(other, ROOT "/rs", "y", 1, -1), ZOK);
     expect_true("restart: data watch re-registered (SetWatches)",
                 wait_event(zh, &m2, ZOO_CHANGED_EVENT, ROOT "/rs", "rs-data", WAIT_MS), "no CHANGED event");
     m2 = event_mark();
-    zoo_create(other, ROOT "/rs/new", "n", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
+    expect_rc("restart: create by the other client",
+              zoo_create(other, ROOT "/rs/new", "n", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0), ZOK);
     int m3 = m2;
     expect_true("restart: exists watch re-registered (SetWatches)",
                 wait_event(zh, &m2, ZOO_CREATED_EVENT, ROOT "/rs/new", "rs-exists", WAIT_MS), "no CREATED event");

@@ -208,6 +208,7 @@ public class CuratorCompat {
         String created = c1.create().creatingParentContainersIfNeeded().forPath(deep, b("deep"));
         eq(created, deep, "create().creatingParentContainersIfNeeded() returns the path");
         check(c1.checkExists().forPath(base + "/a/b") != null, "parents were created", "missing parent");
+        syncNow(c2, deep);
         eq(s(c2.getData().forPath(deep)), "deep", "getData from another client");
 
         Stat st = new Stat();
@@ -243,6 +244,7 @@ public class CuratorCompat {
         check(e1.matches("\\Q" + seqPrefix + "\\E\\d{10}"), "EPHEMERAL_SEQUENTIAL path has a 10-digit suffix", e1);
         check(Long.parseLong(e2.substring(seqPrefix.length())) > Long.parseLong(e1.substring(seqPrefix.length())),
                 "sequence numbers increase", e1 + " then " + e2);
+        syncNow(c2, base);
         Stat es = c2.checkExists().forPath(e1);
         check(es != null && es.getEphemeralOwner() == sessionId(c1),
                 "ephemeral's owner is the creating session", "stat " + es + " session " + Long.toHexString(sessionId(c1)));
@@ -409,6 +411,7 @@ public class CuratorCompat {
             alice.create().withACL(acls).forPath(base + "/private", b("mine"));
             eq(s(alice.getData().forPath(base + "/private")), "mine", "owner reads its digest-protected node");
             eq(alice.getACL().forPath(base + "/private"), acls, "getACL returns the digest ACL");
+            syncNow(c2, base + "/private");
             expectThrows(KeeperException.NoAuthException.class, "other client: getData -> NoAuth",
                     () -> c2.getData().forPath(base + "/private"));
             expectThrows(KeeperException.NoAuthException.class, "other client: setData -> NoAuth",
@@ -425,6 +428,7 @@ public class CuratorCompat {
             }
             Stat st = alice.setACL().withVersion(0).withACL(ZooDefs.Ids.OPEN_ACL_UNSAFE).forPath(base + "/private");
             eq(st.getAversion(), 1, "setACL().withVersion(0) bumps aversion");
+            syncNow(c2, base + "/private");
             eq(s(c2.getData().forPath(base + "/private")), "mine", "readable by all after setACL");
             expectThrows(KeeperException.InvalidACLException.class, "create with an empty ACL list -> InvalidACL",
                     () -> c1.create().withACL(Collections.emptyList()).forPath(base + "/noacl"));
@@ -535,6 +539,7 @@ public class CuratorCompat {
             for (Future<Void> f : fs) f.get(60, TimeUnit.SECONDS);
             eq(acquired.get(), 2 * rounds, "every contended acquire succeeded");
             eq(maxHolders.get(), 1, "mutual exclusion: never two holders");
+            syncNow(c1, path);
             List<String> left = c1.getChildren().forPath(path);
             eq(left, Collections.emptyList(), "no lock nodes left after release");
         } finally {
@@ -661,6 +666,7 @@ public class CuratorCompat {
     static void sessionClose(CuratorFramework c1, CuratorFramework c2) throws Exception {
         String path = ROOT + "/eph-of-c2";
         c2.create().withMode(CreateMode.EPHEMERAL).forPath(path, b("x"));
+        syncNow(c1, path);
         check(c1.checkExists().forPath(path) != null, "client 2's ephemeral exists", "missing");
         c2.close();
         eq(waitExists(c1, path, false), null, "ephemeral removed when its client closes");
