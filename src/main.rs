@@ -82,7 +82,15 @@ async fn main() -> anyhow::Result<()> {
         false => None,
     };
     let client = bind_client_port(config.client_addr).await?;
-    let server = Server::start(config, Listeners { client, peer }).await?;
+    let metrics = match config.metrics_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot serve Prometheus metrics on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
+    let server = Server::start(config, Listeners { client, peer, metrics }).await?;
     tracing::info!(addr = %server.addr, "corral serving");
     let mut terminate = signal(SignalKind::terminate())?;
     let failed = tokio::select! {

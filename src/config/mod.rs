@@ -3,6 +3,7 @@
 //! ensemble's `server.N` lines and `myid` are read and checked in `ensemble`.
 
 mod ensemble;
+pub mod providers;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -85,6 +86,8 @@ pub struct Config {
     pub sync_limit: u32,
     /// `quorumListenOnAllIPs`: the quorum port listens on every address, not its line's host.
     pub quorum_listen_on_all_ips: bool,
+    /// Where Prometheus's `/metrics` is served (ZooKeeper's Prometheus metrics provider).
+    pub metrics_addr: Option<SocketAddr>,
     /// Keys seen but not used by corral, for the start-up report.
     pub ignored_keys: Vec<String>,
 }
@@ -111,10 +114,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "preAllocSize",
     "forceSync",
     "autopurge.purgeInterval",
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
-    "metricsProvider.httpHost",
-    "metricsProvider.exportJvmInfo",
     "globalOutstandingLimit",
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
@@ -259,6 +258,7 @@ impl Config {
             init_limit: r.parse("initLimit", 0)?,
             sync_limit: r.parse("syncLimit", 0)?,
             quorum_listen_on_all_ips: r.flag("quorumListenOnAllIPs", false)?,
+            metrics_addr: providers::metrics_address(&mut r)?,
             ignored_keys: Vec::new(),
         };
         config.client_queue_max_bytes = client_queue_max_bytes(&mut r, &config)?;

@@ -92,6 +92,7 @@ async fn reconnect(
     timeout_ms: i32,
 ) -> Outcome {
     let session_id = request.session_id;
+    node.metrics.count(crate::metrics::Counter::ConnectionRevalidate);
     // As ZooKeeper does, the old connection goes before the password is even checked.
     node.bind(session_id, conn);
     let passwd = request.passwd.as_deref().unwrap_or_default();

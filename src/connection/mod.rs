@@ -18,9 +18,11 @@ use tokio_util::codec::Decoder;
 
 use crate::clock::now_ms;
 use crate::four_letter;
+use crate::metrics::Counter;
 use crate::node::conn::{ConnShared, Outbound};
 use crate::node::Node;
 use handshake::Outcome;
+pub use request::is_write;
 use request::Next;
 
 /// How long a connection may take to send its ConnectRequest
@@ -35,6 +37,7 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
         _ => return,
     }
     if let Some(command) = four_letter::command(first) {
+        node.metrics.add(Counter::BytesReceived, 4);
         let _slot = match four_letter::is_heavy(command) {
             true => match node.heavy_four_letter_slots.acquire().await {
                 Ok(permit) => Some(permit),
@@ -57,7 +60,15 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
     let (read_half, mut write_half) = socket.into_split();
     let mut frames = FrameReader::new(read_half, node.config.max_frame_bytes, &first);
     let accepted = match tokio::time::timeout(HANDSHAKE_TIMEOUT, frames.next()).await {
-        Ok(Some(Ok(frame))) => handshake::handshake(&node, &conn, &frame).await,
+        Ok(Some(Ok(frame))) => {
+            node.metrics.add(Counter::BytesReceived, 4 + frame.len() as u64);
+            node.metrics.count(Counter::ConnectionRequest);
+            handshake::handshake(&node, &conn, &frame).await
+        }
+        Err(_) => {
+            node.metrics.count(Counter::SessionlessConnectionsExpired);
+            Outcome::Dropped
+        }
         _ => Outcome::Dropped,
     };
     let response = match accepted {
@@ -157,6 +168,7 @@ async fn read_requests(node: &Node, conn: &Arc<ConnShared>, frames: &mut FrameRe
         };
         match frame {
             Some(Ok(frame)) => {
+                node.metrics.add(Counter::BytesReceived, 4 + frame.len() as u64);
                 if request::handle(node, conn, &frame).await == Next::Close {
                     conn.send(Outbound::Close);
                     return;
@@ -168,6 +180,8 @@ async fn read_requests(node: &Node, conn: &Arc<ConnShared>, frames: &mut FrameRe
                 return;
             }
             None => {
+                // The client closed first (ZooKeeper's connection_drop_count).
+                node.metrics.count(Counter::ConnectionDrop);
                 conn.closing.cancel();
                 return;
             }

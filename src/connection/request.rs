@@ -11,6 +11,7 @@ use jute::{
 use tokio::time::Instant;
 
 use crate::error::ZkError;
+use crate::metrics::Counter;
 use crate::node::conn::{ConnShared, Outbound};
 use crate::node::Node;
 use crate::txn::TxnOp;
@@ -27,6 +28,7 @@ pub enum Next {
 
 /// Handles one frame; the caller stops reading on `Next::Close`.
 pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
+    let started = Instant::now();
     node.stats.received();
     conn.stats.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Ok((body, header)) = RequestHeader::decode(frame) else {
@@ -39,7 +41,7 @@ pub async fn handle(node: &Node, conn: &Arc<ConnShared>, frame: &[u8]) -> Next {
         return Next::Continue;
     }
     match Request::decode(header.op, body) {
-        Ok(request) => dispatch(node, conn, (header, frame.len()), request).await,
+        Ok(request) => dispatch(node, conn, (header, frame.len(), started), request).await,
         Err(DecodeError::UnknownOpCode(op) | DecodeError::UnexpectedOpCode(op)) => {
             tracing::info!(
                 conn = conn.id,
@@ -68,7 +70,8 @@ async fn undecodable(node: &Node, conn: &Arc<ConnShared>, header: RequestHeader,
     }
 }
 
-fn is_write(op: OpCode) -> bool {
+/// Whether a request of this opcode is a txn (goes through the log).
+pub fn is_write(op: OpCode) -> bool {
     use OpCode::*;
     matches!(
         op,
@@ -94,7 +97,7 @@ async fn unimplemented_and_close(node: &Node, conn: &Arc<ConnShared>, xid: i32) 
 async fn dispatch(
     node: &Node,
     conn: &Arc<ConnShared>,
-    (header, len): (RequestHeader, usize),
+    (header, len, started): (RequestHeader, usize, Instant),
     request: Request,
 ) -> Next {
     let xid = header.xid;
@@ -111,6 +114,7 @@ async fn dispatch(
     match request {
         Request::Ping => {
             let header = ReplyHeader { xid: xid::PING, zxid: node.last_zxid(), err: 0 };
+            node.record_latency(conn, started, op, xid, header.zxid);
             conn.send(Outbound::Reply { header, body: None });
         }
         Request::Auth(packet) => return authenticate(node, conn, xid, &packet),
@@ -137,12 +141,17 @@ async fn dispatch(
         Request::MultiRead(ref multi) if multi.ops.iter().any(|o| !o.is_read()) => {
             reply(conn, xid, node.last_zxid(), Err(ZkError::Marshalling));
         }
-        other => return answer_read(node, conn, xid, &other),
+        other => return answer_read(node, conn, (xid, started), &other),
     }
     Next::Continue
 }
 
-fn answer_read(node: &Node, conn: &ConnShared, xid: i32, request: &Request) -> Next {
+fn answer_read(
+    node: &Node,
+    conn: &ConnShared,
+    (xid, started): (i32, Instant),
+    request: &Request,
+) -> Next {
     let Some(answer) = node.read(conn, request) else {
         reply(conn, xid, node.last_zxid(), Err(ZkError::Unimplemented));
         return Next::Continue;
@@ -164,6 +173,7 @@ fn answer_read(node: &Node, conn: &ConnShared, xid: i32, request: &Request) -> N
         // Catch-up events carry zxid -1 and go before the reply.
         conn.send(Outbound::Notification { zxid: -1, event });
     }
+    node.record_latency(conn, started, request.op_code(), xid, answer.zxid);
     reply(conn, xid, answer.zxid, answer.result);
     Next::Continue
 }
@@ -179,6 +189,7 @@ fn authenticate(node: &Node, conn: &ConnShared, xid: i32, packet: &jute::AuthPac
         }
         Err(e) => {
             tracing::info!(conn = conn.id, scheme = %packet.scheme, "auth failed; closing");
+            node.metrics.count(Counter::AuthFailed);
             reply(conn, xid, 0, Err(e));
             Next::Close
         }
@@ -206,6 +217,7 @@ fn sasl_step(node: &Node, conn: &ConnShared, xid: i32, token: &SaslToken) -> Nex
         return Next::Continue;
     }
     tracing::info!(conn = conn.id, "SASL authentication failed; closing");
+    node.metrics.count(Counter::AuthFailed);
     Next::Close
 }
 

@@ -13,6 +13,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::Encoder;
 
 use crate::clock::now_ms;
+use crate::metrics::Counter;
 use crate::node::conn::{ConnShared, Outbound, OutboundReceiver};
 use crate::node::Node;
 
@@ -23,9 +24,21 @@ const BURST_BYTES: usize = 256 * 1024;
 /// an idle connection holds little however large its last reply was.
 const KEEP_BYTES: usize = 16 * 1024;
 
-/// Encodes one frame; returns false for `Close`.
-fn encode(frame: Outbound, buffer: &mut BytesMut) -> bool {
+/// Encodes one frame and counts it as ZooKeeper does (sizes without the length prefix);
+/// returns false for `Close`.
+fn encode(node: &Node, frame: Outbound, buffer: &mut BytesMut) -> bool {
     let mut codec = FrameCodec::default();
+    let before = buffer.len();
+    // ZooKeeper's response_bytes counts the replies of requests it processed: not pings or
+    // auth replies (nor events, which are watch_bytes).
+    let counter = match &frame {
+        Outbound::Reply { header, .. } if header.xid == xid::PING || header.xid == xid::AUTH => {
+            None
+        }
+        Outbound::Reply { .. } => Some(Counter::ResponseBytes),
+        Outbound::Notification { .. } => Some(Counter::WatchBytes),
+        Outbound::Close => None,
+    };
     let result = match frame {
         Outbound::Reply { header, body: Some(body) } => codec.encode((header, body), buffer),
         Outbound::Reply { header, .. } => codec.encode(header, buffer),
@@ -36,6 +49,11 @@ fn encode(frame: Outbound, buffer: &mut BytesMut) -> bool {
         Outbound::Close => return false,
     };
     result.expect("encoding into memory cannot fail");
+    let size = (buffer.len() - before).saturating_sub(4);
+    node.stats.responded(size);
+    if let Some(counter) = counter {
+        node.metrics.add(counter, size as u64);
+    }
     true
 }
 
@@ -48,6 +66,7 @@ struct Burst {
 
 /// Encodes `first` and whatever else is queued, up to `BURST_BYTES`.
 fn gather(
+    node: &Node,
     first: (Outbound, usize),
     outbound: &mut OutboundReceiver,
     buffer: &mut BytesMut,
@@ -57,7 +76,7 @@ fn gather(
     while let Some((frame, bytes)) = next.take() {
         burst.frames += 1;
         burst.bytes += bytes;
-        if !encode(frame, buffer) {
+        if !encode(node, frame, buffer) {
             burst.close = true;
             break;
         }
@@ -81,7 +100,7 @@ pub async fn run<W: AsyncWrite + Unpin>(
             () = conn.closing.cancelled() => None,
         };
         let Some(first) = first else { break };
-        let burst = gather(first, &mut outbound, &mut buffer);
+        let burst = gather(&node, first, &mut outbound, &mut buffer);
         match write_burst(&node, &conn, (&mut socket, &backlog), &buffer).await {
             Ok(()) => {}
             Err(e @ WriteError::Stalled(_)) => {

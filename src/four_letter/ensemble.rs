@@ -2,8 +2,6 @@
 //! mode, the peer state, the quorum and leader-only `mntr` keys, `conf`'s quorum lines, and
 //! the answer of a member that is not serving.
 
-use std::sync::atomic::Ordering;
-
 use crate::node::Node;
 use crate::replication::Role;
 
@@ -48,33 +46,11 @@ pub fn mntr_peer_state(node: &Node) -> Option<(&'static str, String)> {
     Some(("peer_state", state.into()))
 }
 
-/// The quorum keys every member prints, and those only a leader does.
-pub fn mntr_rows(node: &Node) -> Vec<(&'static str, String)> {
-    let Some(status) = node.ensemble_status() else {
-        return Vec::new();
-    };
-    let mut rows = vec![("quorum_size", status.quorum_size.to_string())];
-    match node.role() {
-        Role::Leader => {
-            let (last, min, max) = node.stats.proposal_sizes();
-            let uptime = node.stats.leading_since.load(Ordering::Relaxed);
-            let uptime = crate::clock::now_ms().saturating_sub(uptime).max(0);
-            rows.extend([
-                ("learners", status.learners.to_string()),
-                ("synced_followers", status.synced_followers.to_string()),
-                ("synced_non_voting_followers", "0".into()),
-                ("synced_observers", status.synced_observers.to_string()),
-                ("pending_syncs", "0".into()),
-                ("leader_uptime", uptime.to_string()),
-                ("last_proposal_size", last.to_string()),
-                ("max_proposal_size", max.to_string()),
-                ("min_proposal_size", min.to_string()),
-            ]);
-        }
-        Role::Observer => rows.push(("observer_master_id", "-1".into())),
-        Role::Follower | Role::NoLeader => {}
-    }
-    rows
+/// `zk_observer_master_id`, on an observer: corral's observers learn from the leader, so
+/// none (-1), as ZooKeeper prints without observer masters.
+pub fn mntr_observer_master(node: &Node) -> Option<(&'static str, i64)> {
+    node.ensemble_status()?;
+    (node.role() == Role::Observer).then_some(("observer_master_id", -1))
 }
 
 /// `conf` on a member: the quorum settings and the membership, after `serverId`.

@@ -3,6 +3,7 @@
 
 mod ensemble;
 mod java;
+pub mod monitor;
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -75,7 +76,7 @@ pub fn run(node: &Node, command: &str) -> String {
         "hash" => hash(node),
         "srvr" => srvr(node, false),
         "stat" => srvr(node, true),
-        "mntr" => mntr(node),
+        "mntr" => monitor::mntr(node),
         "conf" => conf(node),
         "cons" => cons(node),
         "crst" => {
@@ -87,7 +88,9 @@ pub fn run(node: &Node, command: &str) -> String {
             "Connection stats reset.\n".to_owned()
         }
         "srst" => {
+            // ZooKeeper's default metrics provider is reset with the server stats.
             node.stats.reset();
+            node.metrics.reset();
             "Server stats reset.\n".to_owned()
         }
         "envi" => envi(node),
@@ -141,44 +144,6 @@ fn outstanding(node: &Node) -> usize {
     node.connection_list().iter().map(|c| c.writes_in_flight()).sum()
 }
 
-fn mntr(node: &Node) -> String {
-    let latency = *node.stats.latency.lock();
-    let (nodes, ephemerals, size, sessions) = node.with_state(|s| {
-        (
-            s.tree.node_count(),
-            s.tree.ephemeral_count(),
-            s.tree.approximate_data_size(),
-            s.sessions.len(),
-        )
-    });
-    let watches = node.with_watches(|w| w.watch_count());
-    let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
-    let mut rows: Vec<(&str, String)> = vec![("version", full_version())];
-    rows.push(("server_state", ensemble::mode(node).into()));
-    rows.extend(ensemble::mntr_peer_state(node));
-    rows.extend([
-        ("avg_latency", java_double(latency.avg())),
-        ("max_latency", latency.max.to_string()),
-        ("min_latency", latency.min.to_string()),
-        ("packets_received", node.stats.packets_received.load(Ordering::Relaxed).to_string()),
-        ("packets_sent", node.stats.packets_sent.load(Ordering::Relaxed).to_string()),
-        ("num_alive_connections", node.connection_list().len().to_string()),
-        ("outstanding_requests", outstanding(node).to_string()),
-        ("znode_count", nodes.to_string()),
-        ("watch_count", watches.to_string()),
-        ("ephemerals_count", ephemerals.to_string()),
-        ("approximate_data_size", size.to_string()),
-        ("open_file_descriptor_count", fds.to_string()),
-        ("max_file_descriptor_count", max_fds().to_string()),
-        ("global_sessions", sessions.to_string()),
-        ("local_sessions", "0".into()),
-        ("uptime", node.started.elapsed().as_millis().to_string()),
-        ("connection_drop_probability", "0.0".into()),
-    ]);
-    rows.extend(ensemble::mntr_rows(node));
-    rows.iter().map(|(k, v)| format!("zk_{k}\t{v}\n")).collect()
-}
-
 /// ZooKeeper's `hash`: the tree digest at each logged zxid, oldest first; with
 /// `digest.enabled=false` ZooKeeper still logs the zxids, with a digest of 0.
 fn hash(node: &Node) -> String {
@@ -189,16 +154,6 @@ fn hash(node: &Node) -> String {
             .map(|(zxid, digest)| format!("{zxid:x}: {}\n", if enabled { *digest } else { 0 }))
             .collect()
     })
-}
-
-fn max_fds() -> u64 {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
-    limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn conf(node: &Node) -> String {

@@ -9,6 +9,7 @@ use jute::{perms, KeeperState, ReplyHeader, WatcherEvent};
 use super::conn::{ConnShared, Outbound};
 use super::{Node, Pending};
 use crate::error::ZkError;
+use crate::metrics::Summary;
 use crate::ops::check_perm;
 use crate::replication::{EnsembleView, Host, Role};
 use crate::state::{Applied, Effect, ZkState};
@@ -101,6 +102,7 @@ impl Host for Node {
         let now = tokio::time::Instant::now();
         self.sessions.set_leading(role == Role::Leader, now);
         let previous = self.role.send_replace(role);
+        self.count_role_change(previous, role);
         if role == Role::Leader && previous != Role::Leader {
             let now = crate::clock::now_ms();
             self.stats.leading_since.store(now, std::sync::atomic::Ordering::Relaxed);
@@ -119,6 +121,7 @@ impl Node {
     fn apply_entry(&self, entry: &Entry) {
         let mut state = self.state.write();
         let applied = state.apply(entry, &self.apply_config);
+        self.count_applied(entry, &applied);
         let mut watches = self.watches.lock();
         for outcome in applied {
             for trigger in &outcome.triggers {
@@ -135,6 +138,7 @@ impl Node {
         if targets.is_empty() {
             return;
         }
+        self.count_watchers(trigger.event, targets.len());
         let connections = self.connections.read();
         let live = targets.iter().filter_map(|id| connections.get(id));
         for conn in live.filter(|c| !c.closing.is_cancelled()) {
@@ -189,7 +193,10 @@ impl Node {
         }
     }
 
-    fn record_latency(
+    /// Counts an answered request in the latency stats (srvr, stat, cons, mntr) and in
+    /// ZooKeeper's readlatency/updatelatency: `update` for requests that are txns, sync
+    /// excepted (ZooKeeper's sync is no txn).
+    pub(crate) fn record_latency(
         &self,
         conn: &ConnShared,
         started: tokio::time::Instant,
@@ -198,6 +205,9 @@ impl Node {
         zxid: i64,
     ) {
         let ms = started.elapsed().as_millis() as u64;
+        let update = crate::connection::is_write(op) && op != jute::OpCode::Sync;
+        let summary = if update { Summary::UpdateLatency } else { Summary::ReadLatency };
+        self.metrics.observe(summary, ms);
         self.stats.latency.lock().record(ms);
         conn.stats.latency.lock().record(ms);
         conn.stats.last_cxid.store(xid as i64, std::sync::atomic::Ordering::Relaxed);

@@ -26,6 +26,7 @@ impl Node {
             let expired = self.sessions.take_expired(tokio::time::Instant::now());
             for session_id in expired {
                 tracing::info!(session = format!("0x{session_id:x}"), "session expired");
+                self.metrics.count(crate::metrics::Counter::StaleSessionsExpired);
                 self.propose_job(session_id, TxnOp::CloseSession).await;
             }
         }

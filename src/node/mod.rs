@@ -3,7 +3,9 @@
 //! sessions' activity, and the replicator that orders writes.
 
 mod apply;
+mod apply_metrics;
 pub mod conn;
+mod gauges;
 mod jobs;
 mod outbound;
 mod read;
@@ -20,6 +22,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::error::ZkError;
+use crate::metrics::Metrics;
 use crate::ops::ApplyConfig;
 use crate::replication::{EnsembleStatus, EnsembleView, Replicator, Role};
 use crate::session::password::{self, Password, PasswordKey, SessionIdGenerator};
@@ -58,6 +61,8 @@ pub struct Node {
     pub session_ids: SessionIdGenerator,
     pub passwords: PasswordKey,
     pub stats: ServerStats,
+    /// Counters and summaries under ZooKeeper's names (shared with replication).
+    pub metrics: Arc<Metrics>,
     next_conn: AtomicU64,
     next_request: AtomicU64,
     pub started: Instant,
@@ -84,10 +89,15 @@ impl Node {
     pub fn new(
         config: Arc<Config>,
         passwords: PasswordKey,
-        replicator: Replicator,
+        (replicator, metrics): (Replicator, Arc<Metrics>),
         incarnation: u32,
     ) -> Node {
-        let node = Node::empty(config, passwords, replicator, incarnation);
+        let mut node = Node::empty(config, passwords, replicator, incarnation);
+        node.metrics = metrics;
+        if node.config.ensemble.is_distributed() {
+            // A member starts out looking for its leader.
+            node.metrics.count(crate::metrics::Counter::Looking);
+        }
         node.publish_config();
         node
     }
@@ -116,6 +126,7 @@ impl Node {
             session_ids: SessionIdGenerator::new(config.server_id, crate::clock::now_ms()),
             passwords,
             stats: ServerStats::default(),
+            metrics: Arc::default(),
             next_conn: AtomicU64::new(1),
             next_request: AtomicU64::new(first_request_id(incarnation)),
             started: Instant::now(),

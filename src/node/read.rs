@@ -6,6 +6,7 @@ use jute::{EventType, Request, Response, SetWatches2};
 use super::conn::ConnShared;
 use super::Node;
 use crate::error::ZkResult;
+use crate::metrics::{top_namespace, SummarySet, STAT_BYTES};
 use crate::ops::reads::{self, ReadCtx, ReadOutcome};
 use crate::ops::watches;
 
@@ -67,7 +68,27 @@ impl Node {
             }
             _ => return None,
         };
+        if let Ok(response) = &result {
+            self.count_read(request, response);
+        }
         Some(ReadReply { zxid: state.last_zxid, result, missed })
+    }
+
+    /// ZooKeeper's read_per_namespace: path, data or child names, and a Stat, in bytes.
+    fn count_read(&self, request: &Request, response: &Response) {
+        let (path, bytes) = match (request, response) {
+            (Request::GetData(r), Response::GetData(d)) => {
+                (&r.path, d.data.as_ref().map_or(0, |d| d.len()))
+            }
+            (Request::Exists(r), _) => (&r.path, 0),
+            (Request::GetChildren(r), Response::GetChildren(c)) => (&r.path, names(&c.children)),
+            (Request::GetChildren2(r), Response::GetChildren2(c)) => (&r.path, names(&c.children)),
+            _ => return,
+        };
+        if let Some(namespace) = top_namespace(path) {
+            let value = (path.len() + bytes) as u64 + STAT_BYTES;
+            self.metrics.observe_keyed(SummarySet::ReadPerNamespace, namespace, value);
+        }
     }
 
     fn with_watch(&self, conn: &ConnShared, outcome: ReadOutcome) -> ZkResult<Response> {
@@ -76,4 +97,8 @@ impl Node {
         }
         outcome.result
     }
+}
+
+fn names(children: &[jute::JString]) -> usize {
+    children.iter().map(|c| c.as_str().len()).sum()
 }

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 
 use super::entry_codec::{decode, encode};
 use super::types::*;
+use crate::metrics::{Metrics, Summary};
 use crate::store::LogStore;
 
 /// Entries returned by one read are capped at this many bytes (batches can be large).
@@ -18,6 +19,7 @@ const MAX_READ_BYTES: usize = 4 << 20;
 #[derive(Clone)]
 pub struct RaftLog {
     store: LogStore,
+    metrics: Arc<Metrics>,
     /// The newest commit point not yet on disk: it rides in the next append's transaction
     /// instead of costing an fsync of its own on every commit.
     committed: Arc<Mutex<Option<Option<LogId>>>>,
@@ -51,8 +53,8 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl RaftLog {
-    pub fn new(store: LogStore) -> Self {
-        RaftLog { store, committed: Arc::default() }
+    pub fn new(store: LogStore, metrics: Arc<Metrics>) -> Self {
+        RaftLog { store, metrics, committed: Arc::default() }
     }
 
     async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(
@@ -141,6 +143,7 @@ impl RaftLogStorage<TypeConfig> for RaftLog {
     /// the next append: a stale commit point on disk is safe (a restart re-applies less and the
     /// leader commits the rest), and openraft awaits this on every commit, so it must be cheap.
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        self.metrics.set_committed(committed.map_or(0, |c| c.index));
         *self.committed.lock() = Some(committed);
         Ok(())
     }
@@ -168,7 +171,10 @@ impl RaftLogStorage<TypeConfig> for RaftLog {
             .map(|c| serde_json::to_vec(&c).map(|bytes| (COMMITTED_KEY, bytes)))
             .transpose()
             .map_err(|e| StorageIOError::write_logs(&e))?;
+        let started = std::time::Instant::now();
         let result = blocking(move || store.append(&encoded, committed).map_err(io_err)).await;
+        // ZooKeeper's fsynctime times the log's force; an LMDB append is one durable commit.
+        self.metrics.observe(Summary::FsyncTime, started.elapsed().as_millis() as u64);
         let reply = result.as_ref().map(|_| ()).map_err(io_err);
         callback.log_io_completed(reply);
         result.map_err(|e| StorageIOError::write_logs(&e).into())

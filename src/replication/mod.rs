@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::metrics::Metrics;
 use crate::txn::Txn;
 pub use error::{ReplicationError, Stopped, WriteError};
 pub use host::{Host, Role};
@@ -66,6 +67,8 @@ pub struct Settings {
     pub snap_retain_count: usize,
     /// ZooKeeper's tickTime, initLimit and syncLimit, from which raft's timeouts are made.
     pub timing: Timing,
+    /// Where replication reports what it measures (fsync and snapshot times, raft progress).
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +127,7 @@ pub struct RaftHandle {
     snapshots: Arc<Snapshots>,
     proposed: Arc<Proposed>,
     faults: Arc<peer::Faults>,
+    metrics: Arc<Metrics>,
 }
 
 impl RaftHandle {

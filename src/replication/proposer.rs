@@ -17,6 +17,7 @@ use super::types::Batch;
 use super::types::NodeId;
 use super::{Proposals, RaftHandle, MAX_BATCH};
 use crate::clock::now_ms;
+use crate::metrics::{Counter, Metrics, Summary};
 use crate::txn::codec::EntryBuilder;
 use crate::txn::{Entry, Txn};
 
@@ -90,7 +91,7 @@ pub async fn run_proposer(
         let leader = raft.raft.current_leader().await;
         if let Some(f) = forwarder.as_mut() {
             if leader != Some(f.me()) {
-                forward(&*host, f, leader, bytes, &entry).await;
+                forward(&*host, (f, &raft.metrics), leader, bytes, &entry).await;
                 continue;
             }
             // This member leads now: what it forwarded to the old leader is unknown.
@@ -100,6 +101,7 @@ pub async fn run_proposer(
         }
         if let Err(stop) = propose(&*host, &raft, bytes, entry).await {
             tracing::error!(error = %stop, "cannot replicate a write; stopping");
+            raft.metrics.count(Counter::UnrecoverableError);
             shutdown.cancel();
             return;
         }
@@ -142,7 +144,7 @@ fn take_batch(first: Txn, proposals: &mut Proposals) -> (Vec<u8>, Entry) {
 /// writes unknown, and their clients are disconnected.
 async fn forward(
     host: &dyn Host,
-    forwarder: &mut Forwarder,
+    (forwarder, metrics): (&mut Forwarder, &Metrics),
     leader: Option<NodeId>,
     bytes: Vec<u8>,
     entry: &Entry,
@@ -152,7 +154,12 @@ async fn forward(
         host.abandon(entry);
         return;
     };
-    if let Err(e) = forwarder.forward(leader, bytes).await {
+    let txns = entry.txns.len() as u64;
+    let result = forwarder.forward(leader, bytes).await;
+    if result.is_ok() {
+        metrics.add(Counter::ForwardedTxns, txns);
+    }
+    if let Err(e) = result {
         tracing::info!(leader, error = %e, "cannot forward to the leader; writes in flight abandoned");
         host.abandon(entry);
         host.abandon_all();
@@ -183,6 +190,9 @@ async fn propose(
     entry: Entry,
 ) -> Result<(), String> {
     host.proposed(bytes.len());
+    raft.metrics.add(Counter::Proposal, entry.txns.len() as u64);
+    raft.metrics.observe(Summary::EntryTxns, entry.txns.len() as u64);
+    raft.metrics.observe(Summary::EntryBytes, bytes.len() as u64);
     raft.proposed.push(bytes.clone(), entry);
     let Err(error) = raft.raft.client_write(Batch { bytes }).await.map_err(WriteError::from) else {
         return Ok(());

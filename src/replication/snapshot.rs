@@ -12,6 +12,7 @@ use parking_lot::{Condvar, Mutex};
 use tokio::sync::{oneshot, watch, Notify};
 
 use super::types::*;
+use crate::metrics::{Metrics, Summary};
 use crate::state::codec::{StateDecodeError, StateLoader, StateRecords};
 use crate::state::ZkState;
 use crate::store::snapshot::{SnapshotDir, SnapshotFile, SnapshotReader};
@@ -42,11 +43,18 @@ pub struct Snapshots {
     /// Snapshot writer threads running, so shutting down can wait for them.
     writers: Mutex<usize>,
     writers_done: Condvar,
+    /// Where snapshot times and sizes are reported.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Snapshots {
-    pub fn open(dir: &Path, retain: usize) -> Result<Snapshots, SnapshotError> {
+    pub fn open(
+        dir: &Path,
+        retain: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Snapshots, SnapshotError> {
         Ok(Snapshots {
+            metrics,
             dir: SnapshotDir::open(dir)?,
             retain,
             current: Mutex::new(None),
@@ -84,12 +92,10 @@ impl Snapshots {
     fn load(&self, file: &SnapshotFile) -> Result<(SnapshotMeta, ZkState), SnapshotError> {
         let started = Instant::now();
         let (meta, state) = read(&file.path)?;
-        tracing::info!(
-            path = %file.path.display(),
-            nodes = state.tree.node_count() - 1,
-            ms = started.elapsed().as_millis() as u64,
-            "loaded the snapshot"
-        );
+        let ms = started.elapsed().as_millis() as u64;
+        let nodes = state.tree.node_count() - 1;
+        tracing::info!(path = %file.path.display(), nodes, ms, "loaded the snapshot");
+        self.metrics.observe(Summary::StartupSnapLoadTime, ms);
         *self.current.lock() = Some((meta.clone(), file.clone()));
         Ok((meta, state))
     }
@@ -250,6 +256,14 @@ impl Builder {
     }
 }
 
+/// The bytes of the files in a snapshot's directory (or of the file itself).
+fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return std::fs::metadata(path).map_or(0, |m| m.len());
+    };
+    entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()
+}
+
 /// One running (or about to run) snapshot writer in `Snapshots::writers`.
 struct WriterCount(Arc<Snapshots>);
 
@@ -280,13 +294,13 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         };
         let started = Instant::now();
         let (done, written) = oneshot::channel();
-        snapshots.spawn_writer(meta, state, counted, done).map_err(sm_err)?;
+        snapshots.clone().spawn_writer(meta, state, counted, done).map_err(sm_err)?;
         let file = written.await.map_err(sm_err)?.map_err(sm_err)?;
-        tracing::info!(
-            path = %file.path.display(),
-            ms = started.elapsed().as_millis() as u64,
-            "wrote a snapshot"
-        );
+        let ms = started.elapsed().as_millis() as u64;
+        let bytes = dir_bytes(&file.path);
+        tracing::info!(path = %file.path.display(), ms, bytes, "wrote a snapshot");
+        snapshots.metrics.observe(Summary::SnapshotTime, ms);
+        snapshots.metrics.observe(Summary::SnapshotBytes, bytes);
         Ok(Snapshot { meta: self.meta.clone(), snapshot: Box::new(file) })
     }
 }

@@ -25,6 +25,7 @@ use super::view::{RaftView, Reachable};
 use super::{
     EnsembleSettings, Host, RaftHandle, ReplicationError, Replicator, Role, Settings, Timing,
 };
+use crate::metrics::{Metrics, Summary};
 use crate::store::LogStore;
 
 /// How long start-up may take to elect itself and re-apply the log.
@@ -83,12 +84,13 @@ fn open_storage(
 ) -> Result<(RaftLog, StateMachine, Arc<Snapshots>, Arc<Proposed>), ReplicationError> {
     let dirs = &settings.dirs;
     let store = LogStore::open_with_map_size(&dirs.log, dirs.log_map_size)?;
-    let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, settings.snap_retain_count)?);
+    let retain = settings.snap_retain_count;
+    let snapshots = Arc::new(Snapshots::open(&dirs.snapshots, retain, settings.metrics.clone())?);
     check_log_covers_snapshots(&store, &snapshots)?;
     let proposed = Arc::new(Proposed::default());
     let sm =
         StateMachine::open(host.clone(), snapshots.clone(), proposed.clone(), settings.snap_count)?;
-    Ok((RaftLog::new(store), sm, snapshots, proposed))
+    Ok((RaftLog::new(store, settings.metrics.clone()), sm, snapshots, proposed))
 }
 
 /// Starts this node as a one-member cluster, and returns once it leads and has re-applied
@@ -98,6 +100,7 @@ pub async fn start_standalone(
     settings: &Settings,
     shutdown: &CancellationToken,
 ) -> Result<RaftHandle, ReplicationError> {
+    let started = std::time::Instant::now();
     let (log, sm, snapshots, proposed) = open_storage(&host, settings)?;
     let id = settings.node_id;
     let raft =
@@ -111,13 +114,17 @@ pub async fn start_standalone(
         .metrics(caught_up, "led and applied the log")
         .await
         .map_err(|e| start_error(&e))?;
+    // ZooKeeper's dbinittime: the snapshot loaded and the log after it replayed.
+    settings.metrics.observe(Summary::DbInitTime, started.elapsed().as_millis() as u64);
     // Known before the first client is served, not when the watcher first runs.
     host.set_role(Role::Leader);
     let rule = RoleRule { quorum_timeout: None, recheck: Duration::from_secs(1) };
     let watch = (rule, shutdown.clone());
-    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader), watch));
+    let progress = settings.metrics.clone();
+    tokio::spawn(publish_role(raft.clone(), host, Some(Role::Leader), watch, progress));
     let faults = Default::default();
-    Ok(RaftHandle { raft, forwarder: Default::default(), snapshots, proposed, faults })
+    let metrics = settings.metrics.clone();
+    Ok(RaftHandle { raft, forwarder: Default::default(), snapshots, proposed, faults, metrics })
 }
 
 /// Starts this node as a member of the ensemble in `ensemble`, serving its peers on
@@ -130,7 +137,11 @@ pub async fn start_member(
     replicator: Replicator,
     shutdown: &CancellationToken,
 ) -> Result<RaftHandle, ReplicationError> {
+    let started = std::time::Instant::now();
     let (log, sm, snapshots, proposed) = open_storage(&host, settings)?;
+    // A member replays the log after its snapshot once a leader tells it what is committed,
+    // so its dbinittime is the snapshot's load.
+    settings.metrics.observe(Summary::DbInitTime, started.elapsed().as_millis() as u64);
     let id = settings.node_id;
     let identity = Identity { me: id, cluster: ensemble.cluster };
     let config = raft_config(settings.timing)?;
@@ -144,6 +155,8 @@ pub async fn start_member(
         reachable: reachable.clone(),
         connect_timeout,
         install_timeout: Duration::from_millis(config.install_snapshot_timeout),
+        metrics: settings.metrics.clone(),
+        snapshots_sending: Default::default(),
     };
     let raft =
         Raft::new(id, config.clone(), network, log, sm).await.map_err(|e| start_error(&e))?;
@@ -188,13 +201,15 @@ pub async fn start_member(
     };
     let view = RaftView { raft: raft.clone(), reachable, quorum_size, rule };
     host.attach_view(Arc::new(view));
-    tokio::spawn(publish_role(raft.clone(), host, None, (rule, shutdown.clone())));
+    let progress = settings.metrics.clone();
+    tokio::spawn(publish_role(raft.clone(), host, None, (rule, shutdown.clone()), progress));
     let addrs = ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect();
     let tick = settings.timing.tick;
     let timeouts = (connect_timeout, idle, tick / 2);
     let forwarder = Forwarder::new(identity, addrs, timeouts, faults.clone());
     let forwarder = Arc::new(parking_lot::Mutex::new(Some(forwarder)));
-    Ok(RaftHandle { raft, forwarder, snapshots, proposed, faults })
+    let metrics = settings.metrics.clone();
+    Ok(RaftHandle { raft, forwarder, snapshots, proposed, faults, metrics })
 }
 
 /// How a member's role is judged: a leader that has heard from no quorum for `quorum_timeout`
@@ -238,12 +253,15 @@ async fn publish_role(
     host: Arc<dyn Host>,
     mut last: Option<Role>,
     (rule, shutdown): (RoleRule, CancellationToken),
+    progress: Arc<Metrics>,
 ) {
     let mut metrics = raft.metrics();
     let mut recheck = tokio::time::interval(rule.recheck);
     loop {
         let (role, failed) = {
             let m = metrics.borrow_and_update();
+            let applied = m.last_applied.map_or(0, |l| l.index);
+            progress.set_term_applied(m.current_term, applied);
             (role_of(&m, rule.quorum_timeout), m.running_state.is_err())
         };
         if last != Some(role) {
@@ -258,6 +276,7 @@ async fn publish_role(
         if failed || ended {
             host.set_role(Role::NoLeader);
             tracing::error!("raft stopped by itself; stopping the server");
+            progress.count(crate::metrics::Counter::UnrecoverableError);
             shutdown.cancel();
             return;
         }

@@ -157,6 +157,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(sm_err)?
             .map_err(sm_err)?;
         self.host.install(state);
+        self.snapshots.metrics.count(crate::metrics::Counter::SnapshotsReceived);
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.due.reset();

@@ -48,10 +48,12 @@ impl StoreBuilder<TypeConfig, RaftLog, StateMachine, tempfile::TempDir> for Buil
         let dir = tempfile::tempdir().expect("temp dir");
         let store = LogStore::open(dir.path()).expect("log store");
         let host = Arc::new(StateOnly::default());
-        let snapshots = Arc::new(Snapshots::open(&dir.path().join("snapshots"), 3).unwrap());
+        let snapshots = Arc::new(
+            Snapshots::open(&dir.path().join("snapshots"), 3, Default::default()).unwrap(),
+        );
         let sm =
             StateMachine::open(host, snapshots, Default::default(), 10_000).expect("state machine");
-        Ok((dir, RaftLog::new(store), sm))
+        Ok((dir, RaftLog::new(store, Default::default()), sm))
     }
 }
 

@@ -23,6 +23,9 @@ pub struct EnsembleStatus {
     /// On the leader: observers it reaches whose log matches its own.
     pub synced_observers: usize,
     pub leader: Option<NodeId>,
+    /// Members this one's raft connections currently reach (on a leader, every learner that
+    /// answers it).
+    pub reachable: BTreeSet<NodeId>,
 }
 
 /// Answers `EnsembleStatus` for a node that holds no openraft type.
@@ -53,6 +56,7 @@ impl EnsembleView for RaftView {
             return status;
         };
         let reachable = self.reachable.lock().clone();
+        status.reachable = reachable.clone();
         let voters: BTreeSet<NodeId> = m.membership_config.membership().voter_ids().collect();
         for (id, matched) in replication.iter().filter(|(id, _)| **id != m.id) {
             if !reachable.contains(id) {

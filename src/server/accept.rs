@@ -93,6 +93,7 @@ pub async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: Cance
         };
         let Some(slot) = take_slot(&node, &counts, peer.ip()) else {
             tracing::warn!(peer = %peer, "too many connections; closing (maxClientCnxns/maxCnxns)");
+            node.metrics.count(crate::metrics::Counter::ConnectionRejected);
             continue;
         };
         let node = node.clone();

@@ -3,6 +3,7 @@
 //! accept loop; `stop` undoes it.
 
 mod accept;
+mod exposition;
 mod setup;
 
 use std::net::SocketAddr;
@@ -14,6 +15,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::metrics::prometheus::Exporter;
+use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::replication;
 use crate::replication::{RaftHandle, ReplicationError};
@@ -26,12 +29,14 @@ pub struct Listeners {
     pub client: TcpListener,
     /// The quorum port of this server's `server.N` line; a member of an ensemble needs it.
     pub peer: Option<TcpListener>,
+    /// Prometheus's `/metrics` (with ZooKeeper's Prometheus metrics provider configured).
+    pub metrics: Option<TcpListener>,
 }
 
 impl From<TcpListener> for Listeners {
     /// A standalone server's: the client port only.
     fn from(client: TcpListener) -> Self {
-        Listeners { client, peer: None }
+        Listeners { client, peer: None, metrics: None }
     }
 }
 
@@ -63,17 +68,20 @@ impl Server {
         config: Config,
         listeners: impl Into<Listeners>,
     ) -> Result<Server, StartError> {
-        let Listeners { client: listener, peer } = listeners.into();
+        let Listeners { client: listener, peer, metrics: metrics_listener } = listeners.into();
         std::fs::create_dir_all(&config.data_dir)?;
         let passwords = PasswordKey::load_or_create(&config.data_dir)?;
-        let settings = replication_settings(&config);
+        let metrics = Arc::new(Metrics::default());
+        // Attached before anything runs, so start-up's own measurements reach Prometheus.
+        let exporter = metrics_listener.as_ref().map(|_| Arc::new(Exporter::attach(&metrics)));
+        let settings = replication_settings(&config, &metrics);
         let addr = listener.local_addr()?;
         let (replicator, proposals) = replication::channel();
         let incarnation = next_incarnation(&config.data_dir)?;
         let distributed = config.ensemble.is_distributed();
         let ensemble = distributed.then(|| ensemble_settings(&config));
-        let node =
-            Arc::new(Node::new(Arc::new(config), passwords, replicator.clone(), incarnation));
+        let parts = (replicator.clone(), Arc::clone(&metrics));
+        let node = Arc::new(Node::new(Arc::new(config), passwords, parts, incarnation));
         let shutdown = CancellationToken::new();
         let raft = match (ensemble, peer) {
             (None, _) => replication::start_standalone(node.clone(), &settings, &shutdown).await?,
@@ -85,7 +93,7 @@ impl Server {
             }
         };
         tracing::info!(zxid = format!("0x{:x}", node.last_zxid()), "recovered from the log");
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(replication::run_proposer(
                 node.clone(),
                 proposals,
@@ -98,6 +106,10 @@ impl Server {
             tokio::spawn(accept::accept_loop(node.clone(), listener, shutdown.clone())),
             tokio::spawn(crate::memory::run_trimmer(shutdown.clone())),
         ];
+        if let (Some(listener), Some(exporter)) = (metrics_listener, exporter) {
+            let stop = shutdown.clone();
+            tasks.extend(exposition::serve(node.clone(), (listener, exporter), stop));
+        }
         Ok(Server { addr, node, raft, shutdown, tasks })
     }
 

@@ -1,9 +1,12 @@
 //! What a server is started with: replication's settings made from the config, the ensemble
 //! (peers and cluster id) its `server.N` lines describe, and the incarnation count.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::replication::{ClusterId, EnsembleSettings, Peer, Settings, StorageDirs, Timing};
 
 /// Counts this start in `<dataDir>/corral/incarnation`, durably, before any request is
@@ -32,8 +35,9 @@ pub fn next_incarnation(data_dir: &std::path::Path) -> std::io::Result<u32> {
     Ok(next)
 }
 
-pub fn replication_settings(config: &Config) -> Settings {
+pub fn replication_settings(config: &Config, metrics: &Arc<Metrics>) -> Settings {
     Settings {
+        metrics: Arc::clone(metrics),
         node_id: config.server_id as u64,
         dirs: StorageDirs {
             log: config.data_log_dir.join("corral"),

@@ -125,6 +125,46 @@ pub fn on_quota_node_created(tree: &mut DataTree, created: &str) -> Option<Undo>
     Some(tree.set_quota_usage(&stats_path, usage.format().into_bytes()))
 }
 
+/// One top-level namespace's quotas, summed over the quota'd paths under it, as ZooKeeper's
+/// `quota_*_per_namespace` gauges report them: a hard limit where one is set, else the soft.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct NamespaceQuota {
+    pub count_limit: i64,
+    pub bytes_limit: i64,
+    pub count_usage: i64,
+    pub bytes_usage: i64,
+}
+
+/// Every namespace with a quota, at most `max` of them (in name order).
+pub fn namespace_totals(tree: &DataTree, max: usize) -> Vec<(String, NamespaceQuota)> {
+    let mut totals: std::collections::BTreeMap<String, NamespaceQuota> = Default::default();
+    let mut stack = vec![QUOTA_ROOT.to_owned()];
+    while let Some(at) = stack.pop() {
+        let Some(node) = tree.get(&at) else { continue };
+        stack.extend(node.children.iter().map(|c| format!("{at}/{c}")));
+        let Some(quota_path) = at.strip_prefix(QUOTA_ROOT).and_then(|r| {
+            r.strip_suffix("/zookeeper_limits").or(r.strip_suffix("/zookeeper_stats"))
+        }) else {
+            continue;
+        };
+        let Some(namespace) = quota_path.split('/').find(|c| !c.is_empty()) else { continue };
+        if !totals.contains_key(namespace) && totals.len() >= max {
+            continue;
+        }
+        let track = read(tree, &at).unwrap_or_default();
+        let total = totals.entry(namespace.to_owned()).or_default();
+        let either = |hard: i64, soft: i64| if hard > -1 { hard } else { soft };
+        if at.ends_with(LIMITS) {
+            total.count_limit += either(track.get("countHardLimit"), track.get("count"));
+            total.bytes_limit += either(track.get("byteHardLimit"), track.get("bytes"));
+        } else {
+            total.count_usage += track.get("count");
+            total.bytes_usage += track.get("bytes");
+        }
+    }
+    totals.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

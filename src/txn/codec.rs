@@ -79,6 +79,16 @@ impl EntryBuilder {
     }
 }
 
+/// An encoded entry's clock and txn count, read without decoding its txns.
+pub fn entry_header(bytes: &[u8]) -> Option<(i64, u32)> {
+    if bytes.first() != Some(&ENTRY_FORMAT) || bytes.len() < COUNT_AT + 4 {
+        return None;
+    }
+    let time_ms = i64::from_be_bytes(bytes[1..COUNT_AT].try_into().ok()?);
+    let count = i32::from_be_bytes(bytes[COUNT_AT..COUNT_AT + 4].try_into().ok()?);
+    Some((time_ms, u32::try_from(count).ok()?))
+}
+
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, EntryDecodeError> {
     let (&format, rest) = bytes.split_first().ok_or(EntryDecodeError::Empty)?;
     if format != ENTRY_FORMAT {

@@ -25,6 +25,8 @@ pub struct Member {
     pub server: Option<Server>,
     /// The client address of the last start.
     pub addr: SocketAddr,
+    /// Where the last start serves Prometheus's `/metrics`.
+    pub metrics: SocketAddr,
 }
 
 impl Cluster {
@@ -45,7 +47,7 @@ impl Cluster {
             text.push_str(&format!("server.{id}=127.0.0.1:{}:{}:{role}\n", quorum.port(), id));
             let dir = tempfile::tempdir().unwrap();
             let unbound = "127.0.0.1:0".parse().unwrap();
-            members.push(Member { id, dir, quorum, server: None, addr: unbound });
+            members.push(Member { id, dir, quorum, server: None, addr: unbound, metrics: unbound });
         }
         Cluster { text, members }
     }
@@ -59,7 +61,10 @@ impl Cluster {
         config.client_addr = "127.0.0.1:0".parse().unwrap();
         let client = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let peer = TcpListener::bind(member.quorum).await.unwrap();
-        let server = Server::start(config, Listeners { client, peer: Some(peer) }).await.unwrap();
+        let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        member.metrics = metrics.local_addr().unwrap();
+        let listeners = Listeners { client, peer: Some(peer), metrics: Some(metrics) };
+        let server = Server::start(config, listeners).await.unwrap();
         member.addr = server.addr;
         member.server = Some(server);
     }

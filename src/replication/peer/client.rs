@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ use super::super::view::{mark, Reachable};
 use super::faults::Faults;
 use super::link::{self, Identity, Link, LinkError};
 use super::wire::{Message, Purpose, WireError, SNAPSHOT_CHUNK};
+use crate::metrics::{Counter, Metrics, Summary, SummarySet};
 
 /// Opens clients to the members openraft replicates to.
 #[derive(Clone)]
@@ -42,6 +44,9 @@ pub struct PeerNetwork {
     pub connect_timeout: Duration,
     /// How long a member may take to install a snapshot it received (initLimit ticks).
     pub install_timeout: Duration,
+    pub metrics: Arc<Metrics>,
+    /// Snapshots being sent now (ZooKeeper's inflight_snap_count).
+    pub snapshots_sending: Arc<AtomicU64>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
@@ -138,8 +143,17 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RpcError> {
         let entries = rpc.entries.len() as u64;
+        let sent = std::time::Instant::now();
         match self.call(Message::Append(rpc), option.hard_ttl()).await {
-            Ok(Message::AppendReply(reply)) => self.remote(reply),
+            Ok(Message::AppendReply(reply)) => {
+                if entries > 0 && reply.is_ok() {
+                    // ZooKeeper's ack_latency, per member: here, an append's round trip.
+                    let ms = sent.elapsed().as_millis() as u64;
+                    let key = self.target.to_string();
+                    self.network.metrics.observe_keyed(SummarySet::AckLatency, &key, ms);
+                }
+                self.remote(reply)
+            }
             Ok(other) => Err(self.unexpected(other)),
             Err(RPCError::PayloadTooLarge(_)) => Err(RPCError::PayloadTooLarge(
                 PayloadTooLarge::new_entries_hint((entries / 2).max(1)),
@@ -177,10 +191,12 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         let mut link = dialled.map_err(|e| StreamingError::Unreachable(Unreachable::new(&e)))?;
         let ttl = (option.hard_ttl(), self.network.install_timeout);
         let send = send_snapshot(&mut link, vote, &snapshot, ttl);
+        let sending = SendingSnapshot::start(&self.network);
         let reply = tokio::select! {
             reply = send => reply,
             closed = cancel => return Err(StreamingError::Closed(closed)),
         };
+        sending.finish(matches!(reply, Ok(Message::SnapshotReply(Ok(_)))));
         match reply.map_err(|e| StreamingError::Network(NetworkError::new(&e)))? {
             Message::SnapshotReply(Ok(response)) => Ok(response),
             Message::SnapshotReply(Err(fatal)) => {
@@ -190,6 +206,33 @@ impl RaftNetwork<TypeConfig> for PeerClient {
                 format!("{other:?}"),
             )))),
         }
+    }
+}
+
+/// Counts a snapshot send for ZooKeeper's inflight_snap_count (sampled at its start and
+/// end) and, once installed, snap_count.
+struct SendingSnapshot<'a> {
+    network: &'a PeerNetwork,
+}
+
+impl<'a> SendingSnapshot<'a> {
+    fn start(network: &'a PeerNetwork) -> Self {
+        let now = network.snapshots_sending.fetch_add(1, Ordering::Relaxed) + 1;
+        network.metrics.observe(Summary::InflightSnapCount, now);
+        SendingSnapshot { network }
+    }
+
+    fn finish(self, installed: bool) {
+        if installed {
+            self.network.metrics.count(Counter::Snap);
+        }
+    }
+}
+
+impl Drop for SendingSnapshot<'_> {
+    fn drop(&mut self) {
+        let now = self.network.snapshots_sending.fetch_sub(1, Ordering::Relaxed) - 1;
+        self.network.metrics.observe(Summary::InflightSnapCount, now);
     }
 }
 

@@ -20,7 +20,8 @@ use super::super::{Host, Replicator};
 use super::faults::Faults;
 use super::link::{self, Identity, Link, LinkError};
 use super::wire::{Message, Purpose, WireError};
-use crate::txn::codec::decode_entry;
+use crate::metrics::{Counter, Summary};
+use crate::txn::codec::{decode_entry, entry_header};
 
 /// Inbound peer connections at once: each member opens a few (replication, votes, a
 /// snapshot, forwarding), so this leaves room for a large ensemble and bounds a stranger.
@@ -125,6 +126,7 @@ impl PeerService {
                 }
                 Message::Append(rpc) => {
                     self.check_term(rpc.vote, from)?;
+                    self.count_proposals(&rpc.entries);
                     Message::AppendReply(self.raft.append_entries(rpc).await)
                 }
                 Message::SnapshotBegin { vote, meta } => {
@@ -134,6 +136,20 @@ impl PeerService {
                 other => return Err(LinkError::Unexpected(format!("{other:?} from {from}"))),
             };
             link::send(link, reply, self.connect_timeout).await?;
+        }
+    }
+
+    /// ZooKeeper's learner_proposal_received_count (per txn) and proposal_latency (from the
+    /// leader's clock to arrival here).
+    fn count_proposals(&self, entries: &[Entry]) {
+        let metrics = &self.snapshots.metrics;
+        for entry in entries {
+            let EntryPayload::Normal(batch) = &entry.payload else { continue };
+            let Some((time_ms, txns)) = entry_header(&batch.bytes) else { continue };
+            metrics.add(Counter::LearnerProposalReceived, u64::from(txns));
+            if let Ok(age) = u64::try_from(crate::clock::now_ms() - time_ms) {
+                metrics.observe(Summary::ProposalLatency, age);
+            }
         }
     }
 
