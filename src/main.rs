@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use corral::config::jvm::{JvmFlags, JAAS_PROPERTY};
 use corral::config::Config;
 use corral::sasl::SaslUsers;
 use corral::server::{bind_client_port, bind_quorum_port, Listeners, Server};
@@ -38,6 +39,23 @@ fn exit_on_sigbus() {
     unsafe { libc::signal(libc::SIGBUS, on_sigbus as *const () as libc::sighandler_t) };
 }
 
+/// Says once what of the configuration corral does not act on.
+fn report_ignored(config: &Config, flags: &JvmFlags) {
+    for key in config.unknown_keys() {
+        tracing::warn!(key, "unknown configuration key (ignored)");
+    }
+    for key in config.unknown_jvm_keys() {
+        tracing::warn!(property = format!("zookeeper.{key}"), "unknown JVM property (ignored)");
+    }
+    for property in flags.unused_properties() {
+        tracing::warn!(property, "JVM property that corral does not use (ignored)");
+    }
+    if !flags.options.is_empty() {
+        let options = flags.options.join(" ");
+        tracing::info!(%options, "JVM options have no meaning for corral (ignored)");
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     exit_on_sigbus();
@@ -52,23 +70,25 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    // ZooKeeper's scripts read java.env from the config's directory.
+    let conf_dir = args.config.as_deref().and_then(|p| p.parent());
+    let flags = JvmFlags::from_environment(conf_dir);
     let mut config = match &args.config {
-        Some(path) => Config::from_file(path).unwrap_or_else(|error| {
+        Some(path) => Config::from_file_with(path, &flags).unwrap_or_else(|error| {
             // As ZooKeeper does for an invalid config: say why, exit 2, bind nothing.
             eprintln!("corral: invalid configuration {}: {error}", path.display());
             std::process::exit(2);
         }),
         None => Config::default(),
     };
-    if let Some(jaas) = &args.jaas {
+    let jaas = args.jaas.clone().or_else(|| flags.properties.get(JAAS_PROPERTY).map(Into::into));
+    if let Some(jaas) = &jaas {
         config.sasl_users = SaslUsers::load(jaas)?;
         if config.sasl_users.is_empty() {
             tracing::warn!(path = %jaas.display(), "the JAAS file has no Server section users");
         }
     }
-    for key in config.unknown_keys() {
-        tracing::warn!(key, "unknown configuration key (ignored)");
-    }
+    report_ignored(&config, &flags);
     let peer = match config.ensemble.is_distributed() {
         true => {
             let members = config.ensemble.members.len();

@@ -3,6 +3,7 @@
 //! ensemble's `server.N` lines and `myid` are read and checked in `ensemble`.
 
 mod ensemble;
+pub mod jvm;
 pub mod providers;
 
 use std::collections::BTreeMap;
@@ -20,11 +21,19 @@ pub use ensemble::{Ensemble, HostPort, Member, PeerType};
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("line {line}: {message}")]
+    /// `line` 0: a `-D` property of the JVM flags, not a line of the file.
+    #[error("{at}: {message}", at = place(*line))]
     Invalid { line: usize, message: String },
     /// An ensemble that cannot form: no myid, this id missing from the lines, ...
     #[error("{0}")]
     Ensemble(String),
+}
+
+fn place(line: usize) -> String {
+    match line {
+        0 => "a -D property in SERVER_JVMFLAGS or JVMFLAGS".to_string(),
+        line => format!("line {line}"),
+    }
 }
 
 /// The server's settings, in ZooKeeper's terms.
@@ -90,6 +99,8 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Keys seen but not used by corral, for the start-up report.
     pub ignored_keys: Vec<String>,
+    /// Keys that came from `-Dzookeeper.<key>` properties rather than the file.
+    pub jvm_keys: Vec<String>,
 }
 
 /// `corral` with no config serves this machine only.
@@ -177,10 +188,22 @@ impl<'a> Reader<'a> {
 
 impl Config {
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        Config::from_file_with(path, &jvm::JvmFlags::default())
+    }
+
+    /// zoo.cfg with the `-D` properties of ZooKeeper's JVM flags (see `jvm`).
+    pub fn from_file_with(path: &Path, flags: &jvm::JvmFlags) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let pairs = parse_lines(&text)?;
+        let mut pairs = parse_lines(&text)?;
+        let from_flags: Vec<(String, String)> = flags
+            .config_keys(|key| pairs.contains_key(key))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let jvm_keys = from_flags.iter().map(|(k, _)| k.clone()).collect();
+        pairs.extend(from_flags.into_iter().map(|(k, v)| (k, (0, v))));
         let mut config = Config::from_pairs(&pairs, ZOO_CFG_ADDRESS)?;
+        config.jvm_keys = jvm_keys;
         let myid = read_myid(&config.data_dir);
         if config.ensemble.is_distributed() {
             config.server_id = ensemble::check_member(&config, myid?)?;
@@ -260,6 +283,7 @@ impl Config {
             quorum_listen_on_all_ips: r.flag("quorumListenOnAllIPs", false)?,
             metrics_addr: providers::metrics_address(&mut r)?,
             ignored_keys: Vec::new(),
+            jvm_keys: Vec::new(),
         };
         config.client_queue_max_bytes = client_queue_max_bytes(&mut r, &config)?;
         ensemble::check_shape(&config, pairs)?;
@@ -275,10 +299,20 @@ impl Config {
 
     /// Keys in the file that ZooKeeper does not define (as far as corral knows).
     pub fn unknown_keys(&self) -> Vec<&str> {
+        self.unknown(false)
+    }
+
+    /// `-Dzookeeper.<key>` properties whose key corral does not know.
+    pub fn unknown_jvm_keys(&self) -> Vec<&str> {
+        self.unknown(true)
+    }
+
+    fn unknown(&self, from_flags: bool) -> Vec<&str> {
         self.ignored_keys
             .iter()
             .map(String::as_str)
             .filter(|k| !ACCEPTED_KEYS.contains(k) && !k.starts_with("admin."))
+            .filter(|k| self.jvm_keys.iter().any(|j| j == k) == from_flags)
             .collect()
     }
 

@@ -358,11 +358,22 @@ pub async fn dump_tree(c: &mut Client) -> TreeDump {
 /// Starts the corral binary with `cfg` (whose clientPort is 0); returns it, the address it
 /// serves, and the log lines it wrote before serving. Its log is drained from then on.
 pub fn spawn_binary(cfg: &std::path::Path) -> (std::process::Child, SocketAddr, Vec<String>) {
+    spawn_binary_with(cfg, &[])
+}
+
+/// As `spawn_binary`, with these environment variables (and no JVM flags but these).
+pub fn spawn_binary_with(
+    cfg: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, SocketAddr, Vec<String>) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
         .arg("--config")
         .arg(cfg)
         .env("RUST_LOG", "info")
+        .env_remove("JVMFLAGS")
+        .env_remove("SERVER_JVMFLAGS")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
