@@ -1,9 +1,14 @@
 //! A small HTTP/1.1 server (hyper) for the operator's endpoints beside the client port: the
-//! Prometheus `/metrics`. Bounded: at most `MAX_CONNECTIONS` at once (more wait in the
-//! kernel's backlog), request heads of at most `MAX_HEAD_BYTES`, and every connection closed
-//! after `CONNECTION_LIFETIME`, so no client can hold the server's memory or its slots.
+//! Prometheus `/metrics`. Bounded: at most `MAX_CONNECTIONS` at once and `MAX_PER_IP` from one
+//! address (more wait in the kernel's backlog, or are closed), request heads of at most
+//! `MAX_HEAD_BYTES`, and every connection closed after `CONNECTION_LIFETIME`, so no client
+//! can hold the server's memory, and one address cannot take every slot.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,23 +17,24 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub const MAX_CONNECTIONS: usize = 32;
+pub const MAX_PER_IP: usize = 8;
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 
-/// Answers one request from its method, path and query; bodies are not read.
-pub type Handler = Arc<dyn Fn(&Method, &str) -> Response<Full<Bytes>> + Send + Sync>;
+pub type Reply = Response<Full<Bytes>>;
+pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
-pub fn text(
-    status: StatusCode,
-    content_type: &str,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
+/// Answers one request from its method and path; bodies are not read.
+pub type Handler = Arc<dyn Fn(&Method, &str) -> ReplyFuture + Send + Sync>;
+
+pub fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Reply {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     if let Ok(value) = content_type.parse() {
@@ -37,9 +43,43 @@ pub fn text(
     response
 }
 
+/// Connections open per client address.
+#[derive(Default)]
+struct PerIp(Mutex<HashMap<IpAddr, usize>>);
+
+impl PerIp {
+    fn enter(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let mut open = self.0.lock();
+        let count = open.entry(ip).or_default();
+        if *count >= MAX_PER_IP {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot { per_ip: Arc::clone(self), ip })
+    }
+}
+
+struct IpSlot {
+    per_ip: Arc<PerIp>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut open = self.per_ip.0.lock();
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// Serves `listener` until `stop` is cancelled.
 pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationToken) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let per_ip = Arc::new(PerIp::default());
     loop {
         let permit = tokio::select! {
             () = stop.cancelled() => return,
@@ -56,12 +96,16 @@ pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationTo
                 }
             },
         };
+        let Some(ip_slot) = per_ip.enter(peer.ip()) else {
+            tracing::debug!(%peer, "too many http connections from one address; closing");
+            continue;
+        };
         let handler = Arc::clone(&handler);
         let stop = stop.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let response = handler(request.method(), request.uri().path());
-                async move { Ok::<_, Infallible>(response) }
+                let reply = handler(request.method(), request.uri().path());
+                async move { Ok::<_, Infallible>(reply.await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -76,7 +120,7 @@ pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationTo
                     }
                 }
             }
-            drop(permit);
+            drop((permit, ip_slot));
         });
     }
 }

@@ -38,7 +38,7 @@ pub fn command(first: [u8; 4]) -> Option<&'static str> {
 
 /// Words whose answer grows with the number of watches, sessions or connections.
 pub fn is_heavy(command: &str) -> bool {
-    matches!(command, "stat" | "cons" | "wchc" | "wchp" | "dump")
+    matches!(command, "stat" | "cons" | "wchc" | "wchp" | "dump" | "mntr")
 }
 
 /// The answer to `command`. `stmk` reads its mask from the socket first: eight bytes,

@@ -64,7 +64,7 @@ fn counters(metrics: &Metrics, rows: &mut Vec<(String, Value)>) {
         rows.push((counter.name().into(), Value::Int(value as i64)));
     }
     for set in CounterSet::ALL {
-        for (key, value) in metrics.counter_set(*set) {
+        for (key, value) in metrics.counter_set(*set, false) {
             rows.push((format!("{key}_{}", set.name()), Value::Int(value as i64)));
         }
     }

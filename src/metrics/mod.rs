@@ -76,6 +76,32 @@ pub trait Observer: Send + Sync {
 /// One summary set's cells by key.
 type KeyedCells = RwLock<HashMap<String, SummaryCell>>;
 
+/// A counter as both readers see it: Prometheus its total (ZooKeeper's Prometheus provider
+/// ignores resets), mntr what moved since the last `srst`.
+#[derive(Debug, Default)]
+struct CounterCell {
+    total: AtomicU64,
+    at_reset: AtomicU64,
+}
+
+impl CounterCell {
+    fn add(&self, by: u64) {
+        self.total.fetch_add(by, Ordering::Relaxed);
+    }
+
+    fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    fn since_reset(&self) -> u64 {
+        self.total().saturating_sub(self.at_reset.load(Ordering::Relaxed))
+    }
+
+    fn reset(&self) {
+        self.at_reset.store(self.total(), Ordering::Relaxed);
+    }
+}
+
 /// Where raft stands on this server: its term, and the log index committed and applied.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RaftProgress {
@@ -85,14 +111,14 @@ pub struct RaftProgress {
 }
 
 pub struct Metrics {
-    counters: Vec<AtomicU64>,
+    counters: Vec<CounterCell>,
     /// `RaftProgress`' three numbers, published by replication as they change.
     raft: [AtomicU64; 3],
     summaries: Vec<SummaryCell>,
     /// Per set, by `SummarySet::index`.
     sets: Vec<KeyedCells>,
     /// Per counter set, by `CounterSet::index`; keys capped as the summary sets' are.
-    counter_sets: Vec<RwLock<HashMap<String, AtomicU64>>>,
+    counter_sets: Vec<RwLock<HashMap<String, CounterCell>>>,
     set_overflow_logged: std::sync::atomic::AtomicBool,
     observer: std::sync::OnceLock<Box<dyn Observer>>,
 }
@@ -100,7 +126,7 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
-            counters: Counter::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            counters: Counter::ALL.iter().map(|_| CounterCell::default()).collect(),
             raft: Default::default(),
             summaries: Summary::ALL.iter().map(|s| SummaryCell::new(s.advanced())).collect(),
             sets: SummarySet::ALL.iter().map(|_| RwLock::new(HashMap::new())).collect(),
@@ -119,15 +145,21 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     pub fn add(&self, counter: Counter, by: u64) {
-        self.counters[counter.index()].fetch_add(by, Ordering::Relaxed);
+        self.counters[counter.index()].add(by);
     }
 
     pub fn count(&self, counter: Counter) {
         self.add(counter, 1);
     }
 
+    /// Since the last reset (mntr's view).
     pub fn counter(&self, counter: Counter) -> u64 {
-        self.counters[counter.index()].load(Ordering::Relaxed)
+        self.counters[counter.index()].since_reset()
+    }
+
+    /// Since the server started (Prometheus's view).
+    pub fn counter_total(&self, counter: Counter) -> u64 {
+        self.counters[counter.index()].total()
     }
 
     pub fn observe(&self, summary: Summary, value: u64) {
@@ -167,20 +199,20 @@ impl Metrics {
     pub fn count_keyed(&self, set: CounterSet, key: &str) {
         let counters = &self.counter_sets[set.index()];
         if let Some(counter) = counters.read().get(key) {
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.add(1);
             return;
         }
         let mut counters = counters.write();
         if counters.len() < MAX_KEYS_PER_SET || counters.contains_key(key) {
-            counters.entry(key.to_string()).or_default().fetch_add(1, Ordering::Relaxed);
+            counters.entry(key.to_string()).or_default().add(1);
         }
     }
 
-    /// Every key counted in a set, in key order.
-    pub fn counter_set(&self, set: CounterSet) -> Vec<(String, u64)> {
+    /// Every key counted in a set, in key order: since the last reset, or `total`.
+    pub fn counter_set(&self, set: CounterSet, total: bool) -> Vec<(String, u64)> {
         let counters = self.counter_sets[set.index()].read();
-        let mut all: Vec<_> =
-            counters.iter().map(|(k, c)| (k.clone(), c.load(Ordering::Relaxed))).collect();
+        let value = |c: &CounterCell| if total { c.total() } else { c.since_reset() };
+        let mut all: Vec<_> = counters.iter().map(|(k, c)| (k.clone(), value(c))).collect();
         all.sort();
         all
     }
@@ -216,11 +248,17 @@ impl Metrics {
         let _ = self.observer.set(observer);
     }
 
-    /// `srst` and the admin `stat_reset`: ZooKeeper resets every metric of its provider.
+    /// `srst` and the admin `stat_reset`: ZooKeeper resets every metric of its default
+    /// provider; its Prometheus provider ignores the reset, and so does Prometheus here.
+    /// Keys stay (their values start again), so both views keep the same keys.
     pub fn reset(&self) {
-        self.counters.iter().for_each(|c| c.store(0, Ordering::Relaxed));
+        self.counters.iter().for_each(CounterCell::reset);
         self.summaries.iter().for_each(SummaryCell::reset);
-        self.sets.iter().for_each(|cells| cells.write().clear());
-        self.counter_sets.iter().for_each(|counters| counters.write().clear());
+        for cells in &self.sets {
+            cells.read().values().for_each(SummaryCell::reset);
+        }
+        for counters in &self.counter_sets {
+            counters.read().values().for_each(CounterCell::reset);
+        }
     }
 }

@@ -90,11 +90,11 @@ impl Exporter {
         for counter in Counter::ALL {
             describe(&now, counter.name());
             let handle = now.register_counter(&key(counter.name(), None), &METADATA);
-            handle.absolute(metrics.counter(*counter));
+            handle.absolute(metrics.counter_total(*counter));
         }
         for set in CounterSet::ALL {
             describe(&now, set.name());
-            for (label, value) in metrics.counter_set(*set) {
+            for (label, value) in metrics.counter_set(*set, true) {
                 let handle = now.register_counter(&key(set.name(), Some(&label)), &METADATA);
                 handle.absolute(value);
             }

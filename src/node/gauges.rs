@@ -135,7 +135,9 @@ impl Node {
     }
 
     fn quota_gauges(&self) -> Vec<G> {
-        let totals = self.with_state(|s| quota::namespace_totals(&s.tree, MAX_KEYS_PER_SET));
+        // The tree is persistent: its copy is O(1), and the walk holds no lock.
+        let tree = self.with_state(|s| s.tree.clone());
+        let totals = quota::namespace_totals(&tree, MAX_KEYS_PER_SET);
         let mut gauges = Vec::with_capacity(totals.len() * 4);
         for (namespace, q) in totals {
             gauges.extend([
