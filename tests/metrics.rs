@@ -373,11 +373,15 @@ async fn values_move_with_the_work_done_and_mntr_reads_the_same() {
 }
 
 #[tokio::test]
-async fn only_get_of_metrics_is_served() {
+async fn metrics_is_served_on_its_path_to_the_methods_a_servlet_takes() {
     let (_dir, server, metrics) = standalone_with_metrics().await;
     assert_eq!(http(metrics, "GET", "/").await.0, 404);
     assert_eq!(http(metrics, "GET", "/commands").await.0, 404);
-    assert_eq!(http(metrics, "TRACE", "/metrics").await.0, 405);
+    assert_eq!(http(metrics, "POST", "/metrics").await.0, 200);
+    for method in ["TRACE", "DELETE", "PUT"] {
+        assert_eq!(http(metrics, method, "/metrics").await.0, 405, "{method}");
+    }
+    assert_eq!(http(metrics, "FOOBAR", "/metrics").await.0, 501);
     let (status, body) = http(metrics, "GET", "/metrics").await;
     assert_eq!(status, 200);
     assert!(body.contains("# TYPE znode_count gauge"));
@@ -434,15 +438,6 @@ async fn srst_resets_mntr_but_not_prometheus() {
     // As ZooKeeper's Prometheus provider: a reset is not seen there.
     assert!(scrape(metrics).await.value("commit_count") >= before);
     c.close().await;
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn methods_are_answered_as_a_servlet_answers_them() {
-    let (_dir, server, metrics) = standalone_with_metrics().await;
-    assert_eq!(http(metrics, "POST", "/metrics").await.0, 200);
-    assert_eq!(http(metrics, "DELETE", "/metrics").await.0, 405);
-    assert_eq!(http(metrics, "FOOBAR", "/metrics").await.0, 501);
     server.stop().await;
 }
 

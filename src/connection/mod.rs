@@ -45,7 +45,15 @@ pub async fn serve(node: Arc<Node>, mut socket: TcpStream, peer: SocketAddr) {
             },
             false => None,
         };
-        let text = four_letter::answer(&node, command, &mut socket).await;
+        let text = match four_letter::is_heavy(command) {
+            // Answers that grow with the server are built off the client port's workers.
+            true => {
+                let node = node.clone();
+                let built = tokio::task::spawn_blocking(move || four_letter::run(&node, command));
+                built.await.unwrap_or_default()
+            }
+            false => four_letter::answer(&node, command, &mut socket).await,
+        };
         // A client that never reads its answer is not waited on for long.
         let write = async {
             socket.write_all(text.as_bytes()).await?;

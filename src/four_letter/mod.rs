@@ -36,7 +36,8 @@ pub fn command(first: [u8; 4]) -> Option<&'static str> {
     COMMANDS.iter().copied().find(|c| c.as_bytes() == first)
 }
 
-/// Words whose answer grows with the number of watches, sessions or connections.
+/// Words whose answer grows with the number of watches, sessions, connections or quotas: built
+/// on a blocking thread, a few at a time.
 pub fn is_heavy(command: &str) -> bool {
     matches!(command, "stat" | "cons" | "wchc" | "wchp" | "dump" | "mntr")
 }
