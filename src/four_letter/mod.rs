@@ -120,7 +120,7 @@ fn srvr(node: &Node, with_clients: bool) -> String {
         }
         out.push('\n');
     }
-    let latency = *node.stats.latency.lock();
+    let latency = node.metrics.request_latency();
     let (zxid, nodes) = node.with_state(|s| (s.last_zxid, s.tree.node_count()));
     let _ = write!(
         out,
@@ -132,17 +132,13 @@ fn srvr(node: &Node, with_clients: bool) -> String {
         node.stats.packets_received.load(Ordering::Relaxed),
         node.stats.packets_sent.load(Ordering::Relaxed),
         node.connection_list().len(),
-        outstanding(node),
+        node.outstanding_requests(),
         zxid,
         ensemble::mode(node),
         nodes,
         ensemble::srvr_leader_lines(node)
     );
     out
-}
-
-fn outstanding(node: &Node) -> usize {
-    node.connection_list().iter().map(|c| c.writes_in_flight()).sum()
 }
 
 /// ZooKeeper's `hash`: the tree digest at each logged zxid, oldest first; with

@@ -112,8 +112,10 @@ pub struct RaftProgress {
 
 pub struct Metrics {
     counters: Vec<CounterCell>,
-    /// `RaftProgress`' three numbers, published by replication as they change.
-    raft: [AtomicU64; 3],
+    /// `RaftProgress`' numbers, published by replication as they change.
+    term: AtomicU64,
+    committed: AtomicU64,
+    applied: AtomicU64,
     summaries: Vec<SummaryCell>,
     /// Per set, by `SummarySet::index`.
     sets: Vec<KeyedCells>,
@@ -127,7 +129,9 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             counters: Counter::ALL.iter().map(|_| CounterCell::default()).collect(),
-            raft: Default::default(),
+            term: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
             summaries: Summary::ALL.iter().map(|s| SummaryCell::new(s.advanced())).collect(),
             sets: SummarySet::ALL.iter().map(|_| RwLock::new(HashMap::new())).collect(),
             counter_sets: CounterSet::ALL.iter().map(|_| RwLock::new(HashMap::new())).collect(),
@@ -221,6 +225,25 @@ impl Metrics {
         self.summaries[summary.index()].snapshot()
     }
 
+    /// srvr's and mntr's request latency (min/avg/max): every request answered, that is
+    /// ZooKeeper's readlatency and updatelatency together.
+    pub fn request_latency(&self) -> SummarySnapshot {
+        let read = self.summaries[Summary::ReadLatency.index()].brief();
+        let update = self.summaries[Summary::UpdateLatency.index()].brief();
+        let min = match (read.count, update.count) {
+            (0, _) => update.min,
+            (_, 0) => read.min,
+            _ => read.min.min(update.min),
+        };
+        SummarySnapshot {
+            count: read.count + update.count,
+            sum: read.sum + update.sum,
+            min,
+            max: read.max.max(update.max),
+            percentiles: None,
+        }
+    }
+
     /// Every key recorded in a set, with its summary.
     pub fn summary_set(&self, set: SummarySet) -> Vec<(String, SummarySnapshot)> {
         let cells = self.sets[set.index()].read();
@@ -230,17 +253,20 @@ impl Metrics {
     }
 
     pub fn set_term_applied(&self, term: u64, applied: u64) {
-        self.raft[0].store(term, Ordering::Relaxed);
-        self.raft[2].store(applied, Ordering::Relaxed);
+        self.term.store(term, Ordering::Relaxed);
+        self.applied.store(applied, Ordering::Relaxed);
     }
 
     pub fn set_committed(&self, committed: u64) {
-        self.raft[1].store(committed, Ordering::Relaxed);
+        self.committed.store(committed, Ordering::Relaxed);
     }
 
     pub fn raft(&self) -> RaftProgress {
-        let [term, committed, applied] = self.raft.each_ref().map(|c| c.load(Ordering::Relaxed));
-        RaftProgress { term, committed, applied }
+        RaftProgress {
+            term: self.term.load(Ordering::Relaxed),
+            committed: self.committed.load(Ordering::Relaxed),
+            applied: self.applied.load(Ordering::Relaxed),
+        }
     }
 
     /// Sends every later observation to `observer` as well (set once, by the exporter).

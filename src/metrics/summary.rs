@@ -73,18 +73,25 @@ impl SummaryCell {
     }
 
     pub fn snapshot(&self) -> SummarySnapshot {
-        let count = self.count.load(Ordering::Relaxed);
-        let min = self.min.load(Ordering::Relaxed);
         SummarySnapshot {
-            count,
-            sum: self.sum.load(Ordering::Relaxed),
-            // ZooKeeper prints 0, not its sentinel, before the first value.
-            min: if min == u64::MAX { 0 } else { min },
-            max: self.max.load(Ordering::Relaxed),
             percentiles: self.buckets.as_ref().map(|b| {
                 let counts: Vec<u64> = b.iter().map(|c| c.load(Ordering::Relaxed)).collect();
                 [0.5, 0.95, 0.99, 0.999].map(|q| quantile(&counts, q))
             }),
+            ..self.brief()
+        }
+    }
+
+    /// Count, sum, min and max only (no walk of the histogram).
+    pub fn brief(&self) -> SummarySnapshot {
+        let min = self.min.load(Ordering::Relaxed);
+        SummarySnapshot {
+            count: self.count.load(Ordering::Relaxed),
+            sum: self.sum.load(Ordering::Relaxed),
+            // ZooKeeper prints 0, not its sentinel, before the first value.
+            min: if min == u64::MAX { 0 } else { min },
+            max: self.max.load(Ordering::Relaxed),
+            percentiles: None,
         }
     }
 }

@@ -208,7 +208,6 @@ impl Node {
         let update = crate::connection::is_write(op) && op != jute::OpCode::Sync;
         let summary = if update { Summary::UpdateLatency } else { Summary::ReadLatency };
         self.metrics.observe(summary, ms);
-        self.stats.latency.lock().record(ms);
         conn.stats.latency.lock().record(ms);
         conn.stats.last_cxid.store(xid as i64, std::sync::atomic::Ordering::Relaxed);
         conn.stats.last_zxid.store(zxid, std::sync::atomic::Ordering::Relaxed);

@@ -62,19 +62,18 @@ impl Node {
     }
 
     fn server_gauges(&self) -> Vec<G> {
-        let latency = *self.stats.latency.lock();
+        let latency = self.metrics.request_latency();
         let (nodes, ephemerals, size, sessions) = self.with_state(|s| {
             let t = &s.tree;
             (t.node_count(), t.ephemeral_count(), t.approximate_data_size(), s.sessions.len())
         });
         let connections = self.connection_list();
-        let outstanding: usize = connections.iter().map(|c| c.writes_in_flight()).sum();
         let (last, min, max) = self.stats.response_sizes();
         vec![
             G::int("ephemerals_count", ephemerals),
             G::int("num_alive_connections", connections.len()),
             G::float("avg_latency", latency.avg()),
-            G::int("outstanding_requests", outstanding),
+            G::int("outstanding_requests", self.outstanding_requests()),
             G::int("znode_count", nodes),
             G::int("global_sessions", sessions),
             // Only ZooKeeper's Netty factory moves these; its default (NIO) server, like

@@ -65,7 +65,6 @@ pub struct Node {
     pub metrics: Arc<Metrics>,
     next_conn: AtomicU64,
     next_request: AtomicU64,
-    pub started: Instant,
     /// What this member is in the ensemble, published by replication.
     role: tokio::sync::watch::Sender<Role>,
     /// How to ask about the ensemble; unset on a standalone server.
@@ -129,7 +128,6 @@ impl Node {
             metrics: Arc::default(),
             next_conn: AtomicU64::new(1),
             next_request: AtomicU64::new(first_request_id(incarnation)),
-            started: Instant::now(),
             role: tokio::sync::watch::Sender::new(Role::NoLeader),
             view: std::sync::OnceLock::new(),
             heavy_four_letter_slots: tokio::sync::Semaphore::new(HEAVY_FOUR_LETTER_SLOTS),
@@ -179,6 +177,11 @@ impl Node {
                 old.closing.cancel();
             }
         }
+    }
+
+    /// Writes in flight on every connection (ZooKeeper's outstanding requests).
+    pub fn outstanding_requests(&self) -> usize {
+        self.connections.read().values().map(|c| c.writes_in_flight()).sum()
     }
 
     pub fn connection_list(&self) -> Vec<Arc<ConnShared>> {

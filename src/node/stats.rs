@@ -5,13 +5,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::conn::LatencyStats;
-
 #[derive(Debug)]
 pub struct ServerStats {
     pub packets_received: AtomicU64,
     pub packets_sent: AtomicU64,
-    pub latency: Mutex<LatencyStats>,
     /// ZooKeeper's trace mask: `gtmk` reads it, `stmk` sets it. corral's logging does not
     /// follow it (RUST_LOG does that), but the words answer as ZooKeeper's do.
     pub trace_mask: AtomicI64,
@@ -40,7 +37,6 @@ impl Default for ServerStats {
         ServerStats {
             packets_received: AtomicU64::new(0),
             packets_sent: AtomicU64::new(0),
-            latency: Mutex::new(LatencyStats::default()),
             trace_mask: AtomicI64::new(DEFAULT_TRACE_MASK),
             proposal_sizes: Mutex::new((-1, -1, -1)),
             leading_since: AtomicI64::new(0),
@@ -90,7 +86,6 @@ impl ServerStats {
     pub fn reset(&self) {
         self.packets_received.store(0, Ordering::Relaxed);
         self.packets_sent.store(0, Ordering::Relaxed);
-        *self.latency.lock() = LatencyStats::default();
         self.response_last.store(-1, Ordering::Relaxed);
         self.response_min.store(i64::MAX, Ordering::Relaxed);
         self.response_max.store(-1, Ordering::Relaxed);
