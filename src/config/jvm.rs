@@ -96,13 +96,7 @@ impl JvmFlags {
         file_has: impl Fn(&str) -> bool + 'a,
     ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.properties.iter().filter_map(move |(name, value)| {
-            let key = match name.strip_prefix("zookeeper.") {
-                Some(key) if !FILE_ONLY.contains(&key) => key,
-                Some(_) => return None,
-                None if PLAIN.contains(&name.as_str()) => name.as_str(),
-                None => return None,
-            };
-            (!file_has(key)).then_some((key, value.as_str()))
+            config_key(name).filter(|key| !file_has(key)).map(|key| (key, value.as_str()))
         })
     }
 
@@ -110,13 +104,16 @@ impl JvmFlags {
     /// by ZooKeeper from zoo.cfg only. Reported once at start. (`zookeeper.<key>` properties
     /// it does take but does not use are reported with zoo.cfg's unknown keys.)
     pub fn unused_properties(&self) -> impl Iterator<Item = &str> {
-        self.properties.keys().map(String::as_str).filter(|name| {
-            let taken = match name.strip_prefix("zookeeper.") {
-                Some(key) => !FILE_ONLY.contains(&key),
-                None => *name == JAAS_PROPERTY || PLAIN.contains(name),
-            };
-            !taken
-        })
+        let taken = |name: &str| name == JAAS_PROPERTY || config_key(name).is_some();
+        self.properties.keys().map(String::as_str).filter(move |name| !taken(name))
+    }
+}
+
+/// The zoo.cfg key a property stands for, if ZooKeeper reads it as one.
+fn config_key(name: &str) -> Option<&str> {
+    match name.strip_prefix("zookeeper.") {
+        Some(key) => (!FILE_ONLY.contains(&key)).then_some(key),
+        None => PLAIN.contains(&name).then_some(name),
     }
 }
 

@@ -51,15 +51,6 @@ names! {
     }
 }
 
-/// Counters that never move in corral, as in ZooKeeper's default server: its Netty TLS
-/// factory and its large-request limit (off by default) are the only things that move them.
-pub const NEVER_MOVING: &[Counter] = &[
-    Counter::UnsuccessfulHandshake,
-    Counter::LargeRequestsRejected,
-    Counter::ClosedWithoutServerRunning,
-    Counter::TlsHandshakeExceeded,
-];
-
 names! {
     /// Summaries (ms unless the name says otherwise): ZooKeeper's basic ones, then its
     /// advanced ones, each in its 3.9 mntr order, then corral's own.

@@ -48,14 +48,10 @@ fn key(name: &'static str, label: Option<&str>) -> Key {
     }
 }
 
-fn builder() -> PrometheusBuilder {
-    PrometheusBuilder::new()
-}
-
 impl Exporter {
     /// Starts feeding `metrics`' summaries to a new exporter.
     pub fn attach(metrics: &Metrics) -> Exporter {
-        let recorder = builder()
+        let recorder = PrometheusBuilder::new()
             .set_quantiles(&QUANTILES)
             .expect("fixed quantiles are valid")
             .set_bucket_count(NonZeroU32::new(WINDOW_BUCKETS).expect("nonzero"))
@@ -86,7 +82,7 @@ impl Exporter {
 
     /// The whole exposition: `metrics`' counters, the gauges read now, then the summaries.
     pub fn render(&self, metrics: &Metrics, gauges: &[GaugeSample]) -> String {
-        let now = builder().build_recorder();
+        let now = PrometheusBuilder::new().build_recorder();
         for counter in Counter::ALL {
             describe(&now, counter.name());
             let handle = now.register_counter(&key(counter.name(), None), &METADATA);
