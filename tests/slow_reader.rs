@@ -4,6 +4,7 @@
 //! thirds of its session timeout while its session stays open for a reconnect.
 //! (Its own test binary: the memory assertion reads this process's RSS.)
 
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! An ensemble against hostile or changed peers: a forged vote from the top of the term range,
 //! an oversized frame before any handshake, a member whose address changed in zoo.cfg.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -101,9 +101,7 @@ async fn a_member_whose_address_changed_in_zoo_cfg_rejoins_at_the_new_one() {
         cluster.stop(i).await;
     }
     let old = cluster.members[2].quorum;
-    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let new = probe.local_addr().unwrap();
-    drop(probe);
+    let new = std::net::SocketAddr::from(([127, 0, 0, 1], common::reserved_port()));
     cluster.text = cluster.text.replace(&format!("{old}:"), &format!("{new}:"));
     cluster.members[2].quorum = new;
     cluster.start_all().await;

@@ -1,7 +1,7 @@
 //! Every client operation against a real server: results, Stat fields and error codes as
 //! ZooKeeper gives them.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

@@ -1,7 +1,7 @@
 //! The handshake as zk-protocol.md §1 describes it: readOnly mirrored, a 16-byte password,
 //! pipelined requests, reconnects, and ZooKeeper's answers for bad sessions.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

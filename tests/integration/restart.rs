@@ -1,7 +1,7 @@
 //! Restart: the state comes back from the log — nodes with their Stat, sessions with their
 //! ephemerals, and zxids that keep increasing, so clients that saw them are not refused.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

@@ -19,8 +19,7 @@ impl Processes {
     pub async fn new(members: usize) -> Processes {
         let mut lines = String::new();
         for id in 1..=members {
-            let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let port = probe.local_addr().unwrap().port();
+            let port = super::reserved_port();
             lines.push_str(&format!("server.{id}=127.0.0.1:{port}:{id}\n"));
         }
         let mut dirs = Vec::new();

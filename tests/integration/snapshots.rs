@@ -2,7 +2,7 @@
 //! restart from the newest snapshot plus the log after it rebuilds exactly the same tree. Data
 //! directories that are damaged or inconsistent are refused with a clear error.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

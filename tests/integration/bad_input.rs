@@ -1,7 +1,7 @@
 //! Bad input gets ZooKeeper's answer (an error code or a closed connection) and affects no
 //! one else; connection limits hold.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

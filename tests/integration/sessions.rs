@@ -1,7 +1,7 @@
 //! Session expiry: a silent session is closed by the server, its ephemerals are deleted at
 //! the closing txn's zxid, watchers are told, and the client is refused on reconnect.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

@@ -4,7 +4,7 @@
 //! with the zxid and version it was acknowledged with; at the end every member's whole tree
 //! is the same.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! Four-letter words on the client port, in ZooKeeper's formats (compared line by line with
 //! the replies Apache ZooKeeper 3.8 gave in shared/fixtures/wire/fourlw.jsonl).
 
-mod common;
+use crate::common;
 
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,5 +1,5 @@
 //! A cluster harness: N corral servers in this process, each with its own data directory,
-//! client port and quorum port (all bound on port 0 of 127.0.0.1), formed from the same
+//! client port (bound on port 0 of 127.0.0.1) and reserved quorum port, formed from the same
 //! `server.N` lines as a real ensemble. Members can be stopped and started again on the same
 //! quorum port and data.
 
@@ -39,9 +39,7 @@ impl Cluster {
         let mut members = Vec::new();
         for i in 0..voters + observers {
             let id = i as u64 + 1;
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let quorum = listener.local_addr().unwrap();
-            drop(listener);
+            let quorum = SocketAddr::from(([127, 0, 0, 1], super::reserved_port()));
             let role = if i < voters { "participant" } else { "observer" };
             // The election port is unused by corral but must be given and differ.
             text.push_str(&format!("server.{id}=127.0.0.1:{}:{}:{role}\n", quorum.port(), id));

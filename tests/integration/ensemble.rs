@@ -1,7 +1,7 @@
 //! An ensemble of corral servers in one process, over real TCP: formation, writes through
 //! every member read on every member, watches across members.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::{eventually, Client};

@@ -2,7 +2,7 @@
 //! JVMFLAGS (the environment, or java.env beside zoo.cfg), applied with ZooKeeper's
 //! precedence, and what corral does not use reported once.
 
-mod common;
+use crate::common;
 
 use common::*;
 

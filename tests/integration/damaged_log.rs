@@ -1,7 +1,7 @@
 //! A log file cut short (an interrupted copy, a damaged disk): the binary refuses to run with a
 //! message that says so, instead of serving from part of the log or dying without a word.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

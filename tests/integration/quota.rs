@@ -1,7 +1,7 @@
 //! Quotas: the server keeps `zookeeper_stats` in step with the subtree (data only), and with
 //! enforceQuota refuses writes past a hard limit with QUOTAEXCEEDED.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -5,7 +5,7 @@
 //! so kills also land in the middle of them and restarts load snapshots. `CORRAL_CRASH_ROUNDS`
 //! sets the rounds (default 6; the documented long run uses 25).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! Watches: one-shot, persistent and recursive; event-before-reply ordering; one notification
 //! per trigger; READ filtering; setWatches catch-up; checkWatches and removeWatches.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

@@ -1,7 +1,7 @@
 //! SASL DIGEST-MD5 on opcode 102 with users from a JAAS file, driven by a client written from
 //! RFC 2831 (the same exchange kazoo and the Java client perform).
 
-mod common;
+use crate::common;
 
 use common::*;
 use corral::config::Config;

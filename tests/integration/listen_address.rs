@@ -2,7 +2,7 @@
 //! as ZooKeeper does; `corral` with no config serves 127.0.0.1 only; `server.N` lines, which
 //! standalone corral does not act on, are reported at start-up rather than ignored silently.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};

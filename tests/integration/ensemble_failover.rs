@@ -2,7 +2,7 @@
 //! or by snapshot, an observer, five members with two down, a session expiring across a
 //! leader change.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::{eventually, Client};

@@ -2,7 +2,7 @@
 //! nothing it could not log, closes its connections and stops itself, and a restart with room
 //! to spare has every acknowledged write.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

@@ -3,7 +3,7 @@
 //! values moving with the work done, mntr agreeing, and the leader-only gauges where
 //! ZooKeeper has them.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! ACLs and auth: world, auth, digest, ip, the super digest, per-op permissions, getACL
 //! redaction, and the close after a failed auth.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jute::*;

@@ -391,3 +391,29 @@ pub fn spawn_binary_with(
     std::thread::spawn(move || lines.for_each(drop));
     (child, addr, before)
 }
+
+/// A free 127.0.0.1 port below the kernel's ephemeral range, for an address a test must
+/// name before it binds (quorum ports in `server.N` lines, rebound after a restart).
+///
+/// A port picked by binding port 0 and closing can be handed out again by the next bind to
+/// port 0 (another test's client listener) before its owner binds it: a port below the
+/// ephemeral range is never handed out that way, and this process never hands it out twice.
+pub fn reserved_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 12_000;
+    const SPAN: u16 = 18_000; // up to 30 000, under Linux's default floor of 32 768
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    // Start where this process's id points, so test processes run side by side rarely meet.
+    let _ = NEXT.compare_exchange(
+        0,
+        (std::process::id() % SPAN as u32) as u16 + 1,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
