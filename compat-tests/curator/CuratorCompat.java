@@ -357,6 +357,7 @@ public class CuratorCompat {
     static void cache(CuratorFramework c1, CuratorFramework c2) throws Exception {
         String base = ROOT + "/cache";
         c2.create().creatingParentsIfNeeded().forPath(base + "/pre", b("p"));
+        syncNow(c1, base);
         BlockingQueue<String> events = new LinkedBlockingQueue<>();
         CountDownLatch initialized = new CountDownLatch(1);
         CuratorCacheListener listener = CuratorCacheListener.builder()
@@ -491,6 +492,7 @@ public class CuratorCompat {
         check(c != null, "a lease is available again after one is returned", "null");
         s2.returnLease(b);
         s2.returnLease(c);
+        syncNow(c1, path);
         eq(s1.getParticipantNodes().size(), 0, "no participants after every lease is returned");
     }
 
