@@ -46,4 +46,11 @@ answer=$(srvr 127.0.0.1)
 grep -q "Mode: standalone" <<<"$answer" || { cat "$work/log"; echo "no srvr answer on 127.0.0.1:2181" >&2; exit 1; }
 [[ -d data/corral ]] || { echo "no ./data/corral in the clone" >&2; exit 1; }
 [[ -z $(srvr 127.0.0.2) ]] || { echo "corral with no config answered on 127.0.0.2" >&2; exit 1; }
+# Its AdminServer: on 127.0.0.1:8080 unless something else holds that port (then it says so).
+if grep -q "AdminServer serving" "$work/log"; then
+  ruok=$(python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:8080/commands/ruok", timeout=5).read().decode())')
+  grep -q '"command" : "ruok"' <<<"$ruok" || { echo "no AdminServer answer on 127.0.0.1:8080: $ruok" >&2; exit 1; }
+else
+  grep -q "AdminServer not started" "$work/log" || { cat "$work/log"; echo "no word of the AdminServer" >&2; exit 1; }
+fi
 echo "check-readme-start: cargo run --release serves 127.0.0.1:2181 only, data in ./data"

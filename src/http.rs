@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 server (hyper) for the operator's endpoints beside the client port: the
-//! Prometheus `/metrics`. Bounded: at most `MAX_CONNECTIONS` at once and `MAX_PER_IP` from one
+//! Prometheus `/metrics` and the AdminServer. Bounded: at most `MAX_CONNECTIONS` at once and `MAX_PER_IP` from one
 //! address (more wait in the kernel's backlog, or are closed), request heads of at most
 //! `MAX_HEAD_BYTES`, and every connection closed after `CONNECTION_LIFETIME`, so no client
 //! can hold the server's memory, and one address cannot take every slot.
@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,15 +31,45 @@ pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 pub type Reply = Response<Full<Bytes>>;
 pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
-/// Answers one request from its method and path; bodies are not read.
-pub type Handler = Arc<dyn Fn(&Method, &str) -> ReplyFuture + Send + Sync>;
+/// What a handler sees of a request: bodies are not read.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    pub method: Method,
+    pub path: String,
+    /// The raw query string, empty when there is none.
+    pub query: String,
+    pub authorization: Option<String>,
+    pub peer: SocketAddr,
+}
+
+impl RequestHead {
+    fn of(request: &Request<Incoming>, peer: SocketAddr) -> RequestHead {
+        let authorization = request.headers().get(hyper::header::AUTHORIZATION);
+        RequestHead {
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+            query: request.uri().query().unwrap_or("").to_owned(),
+            authorization: authorization.and_then(|v| v.to_str().ok()).map(str::to_owned),
+            peer,
+        }
+    }
+}
+
+/// Answers one request.
+pub type Handler = Arc<dyn Fn(RequestHead) -> ReplyFuture + Send + Sync>;
 
 pub fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Reply {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
+    let mut response = untyped(status, body);
     if let Ok(value) = content_type.parse() {
         response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
     }
+    response
+}
+
+/// A reply with no Content-Type (as Jetty sends the AdminServer's command list).
+pub fn untyped(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
     response
 }
 
@@ -104,7 +134,7 @@ pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationTo
         let stop = stop.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let reply = handler(request.method(), request.uri().path());
+                let reply = handler(RequestHead::of(&request, peer));
                 async move { Ok::<_, Infallible>(reply.await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()

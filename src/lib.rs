@@ -10,6 +10,7 @@
 //!    the shared lock, registering its watch under that same lock.
 //! 4. `session` keeps the replicated session table, ids and passwords, and the expiry tracker.
 
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;

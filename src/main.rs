@@ -8,6 +8,7 @@ use corral::config::jvm::{JvmFlags, JAAS_PROPERTY};
 use corral::config::Config;
 use corral::sasl::SaslUsers;
 use corral::server::{bind_client_port, bind_quorum_port, Listeners, Server};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 /// A ZooKeeper-compatible server. With no arguments: standalone on 127.0.0.1:2181, data in ./data.
@@ -53,6 +54,28 @@ fn report_ignored(config: &Config, flags: &JvmFlags) {
     if !flags.options.is_empty() {
         let options = flags.options.join(" ");
         tracing::info!(%options, "JVM options have no meaning for corral (ignored)");
+    }
+}
+
+/// The AdminServer's listener, if it is enabled. As in ZooKeeper, a standalone server started
+/// from a zoo.cfg does not start without it; a member of an ensemble (and `corral` with no
+/// config) says why and serves without it.
+async fn bind_admin(config: &Config, from_file: bool) -> anyhow::Result<Option<TcpListener>> {
+    let admin = &config.admin;
+    if !admin.enabled {
+        return Ok(None);
+    }
+    match TcpListener::bind(admin.addr).await {
+        Ok(listener) => Ok(Some(listener)),
+        Err(e) if from_file && !config.ensemble.is_distributed() => Err(anyhow::anyhow!(
+            "cannot serve the AdminServer on {}: {e} (set admin.serverPort, or \
+             admin.enableServer=false)",
+            admin.addr
+        )),
+        Err(e) => {
+            tracing::warn!(addr = %admin.addr, error = %e, "AdminServer not started");
+            Ok(None)
+        }
     }
 }
 
@@ -104,13 +127,14 @@ async fn main() -> anyhow::Result<()> {
     let client = bind_client_port(config.client_addr).await?;
     let metrics = match config.metrics_addr {
         Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
+            TcpListener::bind(addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot serve Prometheus metrics on {addr}: {e}"))?,
         ),
         None => None,
     };
-    let server = Server::start(config, Listeners { client, peer, metrics }).await?;
+    let admin = bind_admin(&config, args.config.is_some()).await?;
+    let server = Server::start(config, Listeners { client, peer, metrics, admin }).await?;
     tracing::info!(addr = %server.addr, "corral serving");
     let mut terminate = signal(SignalKind::terminate())?;
     let failed = tokio::select! {

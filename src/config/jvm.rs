@@ -39,6 +39,42 @@ const FILE_ONLY: &[&str] = &[
     "autopurge.purgeInterval",
 ];
 
+/// zoo.cfg keys ZooKeeper consumes besides `FILE_ONLY`. Every other key of the file it also
+/// sets as the system property `zookeeper.<key>` (the AdminServer's `system_properties`
+/// lists them).
+const CONSUMED: &[&str] = &[
+    "sslQuorum",
+    "portUnification",
+    "sslQuorumReloadCertFiles",
+    "multiAddress.enabled",
+    "multiAddress.reachabilityCheckEnabled",
+    "multiAddress.reachabilityCheckTimeoutMs",
+    "oraclePath",
+    "quorum.cnxn.threads.size",
+    "quorum.auth.enableSasl",
+    "quorum.auth.serverRequireSasl",
+    "quorum.auth.learnerRequireSasl",
+    "quorum.auth.learner.saslLoginContext",
+    "quorum.auth.server.saslLoginContext",
+    "quorum.auth.kerberos.servicePrincipal",
+];
+
+/// The system properties ZooKeeper sets from zoo.cfg's lines (`line` > 0; 0 marks a key
+/// that came from a `-D` property, which is a property already).
+pub(super) fn file_keys_as_properties(
+    pairs: &BTreeMap<String, (usize, String)>,
+) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .filter(|(key, (line, _))| *line > 0 && !consumed(key))
+        .map(|(key, (_, value))| (format!("zookeeper.{key}"), value.clone()))
+        .collect()
+}
+
+fn consumed(key: &str) -> bool {
+    FILE_ONLY.contains(&key) || CONSUMED.contains(&key) || key.starts_with("metricsProvider.")
+}
+
 /// Properties without the `zookeeper.` prefix that ZooKeeper reads, and corral with it.
 const PLAIN: &[&str] = &[
     "jute.maxbuffer",

@@ -2,6 +2,7 @@
 //! ZooKeeper's defaults; keys corral does not use are reported once at start-up. The
 //! ensemble's `server.N` lines and `myid` are read and checked in `ensemble`.
 
+mod admin;
 mod ensemble;
 pub mod jvm;
 pub mod providers;
@@ -15,6 +16,7 @@ use thiserror::Error;
 
 use crate::node::conn::QueueLimits;
 use crate::sasl::SaslUsers;
+pub use admin::AdminConfig;
 pub use ensemble::{Ensemble, HostPort, Member, PeerType};
 
 #[derive(Debug, Error)]
@@ -97,6 +99,13 @@ pub struct Config {
     pub quorum_listen_on_all_ips: bool,
     /// Where Prometheus's `/metrics` is served (ZooKeeper's Prometheus metrics provider).
     pub metrics_addr: Option<SocketAddr>,
+    /// The AdminServer (`admin.*`).
+    pub admin: AdminConfig,
+    /// The config file's text as read at start (the AdminServer's `initial_configuration`).
+    pub initial_text: String,
+    /// The system properties ZooKeeper would have: zoo.cfg's keys it sets as `zookeeper.*`
+    /// properties, and the `-D` ones (the AdminServer's `system_properties`).
+    pub jvm_properties: BTreeMap<String, String>,
     /// Keys seen but not used by corral, for the start-up report.
     pub ignored_keys: Vec<String>,
     /// Keys that came from `-Dzookeeper.<key>` properties rather than the file.
@@ -115,13 +124,18 @@ impl Default for Config {
     }
 }
 
+/// `corral` with no config keeps its AdminServer on this machine too.
+fn admin_host(default_address: IpAddr) -> IpAddr {
+    match default_address {
+        NO_CONFIG_ADDRESS => NO_CONFIG_ADDRESS,
+        _ => admin::DEFAULT_HOST,
+    }
+}
+
 /// Keys that ZooKeeper knows and corral accepts without acting on them.
 const ACCEPTED_KEYS: &[&str] = &[
     "electionAlg",
     "clientPortListenBacklog",
-    "admin.enableServer",
-    "admin.serverPort",
-    "admin.serverAddress",
     "preAllocSize",
     "forceSync",
     "autopurge.purgeInterval",
@@ -204,6 +218,8 @@ impl Config {
         pairs.extend(from_flags.into_iter().map(|(k, v)| (k, (0, v))));
         let mut config = Config::from_pairs(&pairs, ZOO_CFG_ADDRESS)?;
         config.jvm_keys = jvm_keys;
+        config.initial_text = text;
+        config.jvm_properties.extend(flags.properties.clone());
         let myid = read_myid(&config.data_dir);
         if config.ensemble.is_distributed() {
             config.server_id = ensemble::check_member(&config, myid?)?;
@@ -217,7 +233,9 @@ impl Config {
 
     /// zoo.cfg text, read as `--config` reads a file.
     pub fn from_text(text: &str) -> Result<Config, ConfigError> {
-        Config::from_pairs(&parse_lines(text)?, ZOO_CFG_ADDRESS)
+        let mut config = Config::from_pairs(&parse_lines(text)?, ZOO_CFG_ADDRESS)?;
+        config.initial_text = text.to_owned();
+        Ok(config)
     }
 
     fn from_pairs(
@@ -282,6 +300,9 @@ impl Config {
             sync_limit: r.parse("syncLimit", 0)?,
             quorum_listen_on_all_ips: r.flag("quorumListenOnAllIPs", false)?,
             metrics_addr: providers::metrics_address(&mut r)?,
+            admin: admin::admin(&mut r, admin_host(default_address))?,
+            initial_text: String::new(),
+            jvm_properties: jvm::file_keys_as_properties(pairs),
             ignored_keys: Vec::new(),
             jvm_keys: Vec::new(),
         };

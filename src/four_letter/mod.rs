@@ -1,7 +1,7 @@
 //! Four-letter words on the client port: recognised in the first four bytes of a connection,
 //! answered in ZooKeeper's plain-text formats, then the connection is closed.
 
-mod ensemble;
+pub(crate) mod ensemble;
 mod java;
 pub mod monitor;
 
@@ -81,11 +81,7 @@ pub fn run(node: &Node, command: &str) -> String {
         "conf" => conf(node),
         "cons" => cons(node),
         "crst" => {
-            for conn in node.connection_list() {
-                *conn.stats.latency.lock() = Default::default();
-                conn.stats.received.store(0, Ordering::Relaxed);
-                conn.stats.sent.store(0, Ordering::Relaxed);
-            }
+            node.reset_connection_stats();
             "Connection stats reset.\n".to_owned()
         }
         "srst" => {
@@ -94,12 +90,15 @@ pub fn run(node: &Node, command: &str) -> String {
             node.metrics.reset();
             "Server stats reset.\n".to_owned()
         }
-        "envi" => envi(node),
+        "envi" => envi(),
         "wchs" => wchs(node),
         "wchc" => wchc(node),
         "wchp" => wchp(node),
         "dump" => dump(node),
-        "dirs" => format!("datadir_size: {}\nlogdir_size: {}\n", dir_size(node), dir_size(node)),
+        "dirs" => {
+            let (data, log) = node.storage_bytes();
+            format!("datadir_size: {data}\nlogdir_size: {log}\n")
+        }
         _ => String::new(),
     }
 }
@@ -108,15 +107,9 @@ fn srvr(node: &Node, with_clients: bool) -> String {
     let mut out = format!("Zookeeper version: {}\n", full_version());
     if with_clients {
         out.push_str("Clients:\n");
-        for conn in node.connection_list() {
-            let _ = writeln!(
-                out,
-                " /{}[1](queued={},recved={},sent={})",
-                conn.peer,
-                conn.queued(),
-                conn.stats.received.load(Ordering::Relaxed),
-                conn.stats.sent.load(Ordering::Relaxed)
-            );
+        for c in node.connection_views() {
+            let (peer, queued, received, sent) = (c.peer, c.queued, c.received, c.sent);
+            let _ = writeln!(out, " /{peer}[1](queued={queued},recved={received},sent={sent})");
         }
         out.push('\n');
     }
@@ -155,10 +148,10 @@ fn hash(node: &Node) -> String {
 
 fn conf(node: &Node) -> String {
     let c = &node.config;
-    let size = dir_size(node);
+    let (data_size, log_size) = node.storage_bytes();
     format!(
-        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={size}\ndataLogDir={}\n\
-         dataLogSize={size}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\n\
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={data_size}\ndataLogDir={}\n\
+         dataLogSize={log_size}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\n\
          maxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n{}",
         c.client_addr.port(),
         c.data_dir.display(),
@@ -172,33 +165,25 @@ fn conf(node: &Node) -> String {
     )
 }
 
-fn dir_size(node: &Node) -> u64 {
-    let Ok(entries) = std::fs::read_dir(&node.config.data_dir) else {
-        return 0;
-    };
-    entries.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()
-}
-
 fn cons(node: &Node) -> String {
     let mut out = String::new();
-    for conn in node.connection_list() {
-        let s = &conn.stats;
-        let lat = *s.latency.lock();
+    for c in node.connection_views() {
+        let lat = c.latency;
         let _ = writeln!(
             out,
             " /{}[1](queued={},recved={},sent={},sid=0x{:x},lop={},est={},to={},lcxid=0x{:x},lzxid=0x{:x},\
              lresp={},llat={},minlat={},avglat={},maxlat={})",
-            conn.peer,
-            conn.queued(),
-            s.received.load(Ordering::Relaxed),
-            s.sent.load(Ordering::Relaxed),
-            conn.session_id(),
-            *s.last_op.lock(),
-            conn.established_ms,
-            node.sessions.timeout_ms(conn.session_id()).unwrap_or(0),
-            s.last_cxid.load(Ordering::Relaxed),
-            s.last_zxid.load(Ordering::Relaxed),
-            s.last_response_ms.load(Ordering::Relaxed),
+            c.peer,
+            c.queued,
+            c.received,
+            c.sent,
+            c.session_id,
+            c.last_op,
+            c.established_ms,
+            c.timeout_ms,
+            c.last_cxid,
+            c.last_zxid,
+            c.last_response_ms,
             lat.last,
             lat.min,
             lat.avg() as u64,
@@ -209,61 +194,26 @@ fn cons(node: &Node) -> String {
     out
 }
 
-fn envi(node: &Node) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
-    let rows = [
-        ("zookeeper.version", full_version()),
-        ("host.name", host.trim().to_owned()),
-        ("corral.version", env!("CARGO_PKG_VERSION").to_owned()),
-        ("os.name", "Linux".to_owned()),
-        ("os.arch", std::env::consts::ARCH.to_owned()),
-        ("user.dir", dir),
-        ("data.dir", node.config.data_dir.display().to_string()),
-    ];
+fn envi() -> String {
     let mut out = "Environment:\n".to_owned();
-    for (k, v) in rows {
+    for (k, v) in crate::admin::environment::rows() {
         let _ = writeln!(out, "{k}={v}");
     }
     out
 }
 
 fn wchs(node: &Node) -> String {
-    node.with_watches(|w| {
-        let mut conns = std::collections::HashSet::new();
-        let mut paths = 0;
-        let mut total = 0;
-        for (_, watchers) in w.data_watches() {
-            paths += 1;
-            for c in watchers {
-                conns.insert(*c);
-                total += 1;
-            }
-        }
-        format!("{} connections watching {paths} paths\nTotal watches:{total}\n", conns.len())
-    })
-}
-
-/// Each connection's session, looked up once per command rather than once per path.
-fn sessions_of(node: &Node) -> std::collections::HashMap<u64, i64> {
-    node.connection_list().iter().map(|c| (c.id, c.session_id())).collect()
+    let w = node.watch_summary();
+    format!(
+        "{} connections watching {} paths\nTotal watches:{}\n",
+        w.connections, w.paths, w.watches
+    )
 }
 
 fn wchc(node: &Node) -> String {
-    let by_conn = node.with_watches(|w| {
-        let mut by_conn: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
-        for (path, watchers) in w.data_watches() {
-            for c in watchers {
-                by_conn.entry(*c).or_default().push(path.clone());
-            }
-        }
-        by_conn
-    });
-    let sessions = sessions_of(node);
     let mut out = String::new();
-    for (conn, mut paths) in by_conn {
-        paths.sort();
-        let _ = writeln!(out, "0x{:x}", sessions.get(&conn).copied().unwrap_or(0));
+    for (session, paths) in node.watched_paths_by_session() {
+        let _ = writeln!(out, "0x{session:x}");
         paths.iter().for_each(|p| {
             let _ = writeln!(out, "\t{p}");
         });
@@ -273,18 +223,11 @@ fn wchc(node: &Node) -> String {
 }
 
 fn wchp(node: &Node) -> String {
-    let by_path = node.with_watches(|w| {
-        let mut list: Vec<(String, Vec<u64>)> =
-            w.data_watches().map(|(p, c)| (p.clone(), c.copied().collect())).collect();
-        list.sort();
-        list
-    });
-    let sessions = sessions_of(node);
     let mut out = String::new();
-    for (path, conns) in by_path {
+    for (path, sessions) in node.watching_sessions_by_path() {
         let _ = writeln!(out, "{path}");
-        for c in conns {
-            let _ = writeln!(out, "\t0x{:x}", sessions.get(&c).copied().unwrap_or(0));
+        for session in sessions {
+            let _ = writeln!(out, "\t0x{session:x}");
         }
     }
     out.push('\n');
@@ -303,15 +246,7 @@ fn dump(node: &Node) -> String {
             let _ = writeln!(out, "\t0x{id:x}");
         });
     }
-    let sessions = node.with_state(|s| {
-        let mut list: Vec<(i64, Vec<String>)> = s
-            .tree
-            .sessions_with_ephemerals()
-            .map(|(id, p)| (*id, p.iter().cloned().collect()))
-            .collect();
-        list.sort();
-        list
-    });
+    let sessions = node.ephemerals_by_session();
     let _ = writeln!(out, "ephemeral nodes dump:\nSessions with Ephemerals ({}):", sessions.len());
     for (id, paths) in sessions {
         let _ = writeln!(out, "0x{id:x}:");

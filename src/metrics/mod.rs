@@ -123,6 +123,8 @@ pub struct Metrics {
     counter_sets: Vec<RwLock<HashMap<String, CounterCell>>>,
     set_overflow_logged: std::sync::atomic::AtomicBool,
     observer: std::sync::OnceLock<Box<dyn Observer>>,
+    /// The newest snapshot written, loaded or installed: its zxid and when (Unix seconds).
+    last_snapshot: parking_lot::Mutex<Option<(i64, i64)>>,
 }
 
 impl Default for Metrics {
@@ -137,6 +139,7 @@ impl Default for Metrics {
             counter_sets: CounterSet::ALL.iter().map(|_| RwLock::new(HashMap::new())).collect(),
             set_overflow_logged: Default::default(),
             observer: std::sync::OnceLock::new(),
+            last_snapshot: parking_lot::Mutex::new(None),
         }
     }
 }
@@ -148,6 +151,16 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// Records the newest snapshot, for the AdminServer's `last_snapshot`.
+    pub fn snapshot_at(&self, zxid: i64, unix_secs: i64) {
+        *self.last_snapshot.lock() = Some((zxid, unix_secs));
+    }
+
+    /// The newest snapshot's zxid and time (Unix seconds), if this server has one.
+    pub fn last_snapshot(&self) -> Option<(i64, i64)> {
+        *self.last_snapshot.lock()
+    }
+
     pub fn add(&self, counter: Counter, by: u64) {
         self.counters[counter.index()].add(by);
     }

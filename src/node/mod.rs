@@ -10,6 +10,7 @@ mod jobs;
 mod outbound;
 mod read;
 pub mod stats;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +35,7 @@ use crate::watch::{ConnId, WatchManager};
 use conn::ConnShared;
 pub use read::ReadReply;
 use stats::ServerStats;
+pub use views::{ConnectionView, WatchSummary};
 
 /// A request waiting for its txn to be applied.
 enum Pending {

@@ -96,6 +96,7 @@ impl Snapshots {
         let nodes = state.tree.node_count() - 1;
         tracing::info!(path = %file.path.display(), nodes, ms, "loaded the snapshot");
         self.metrics.observe(Summary::StartupSnapLoadTime, ms);
+        self.metrics.snapshot_at(state.last_zxid, modified_secs(&file.path));
         *self.current.lock() = Some((meta.clone(), file.clone()));
         Ok((meta, state))
     }
@@ -126,6 +127,7 @@ impl Snapshots {
         let index = meta.last_log_id.map_or(0, |l| l.index);
         let file = self.dir.adopt(&file.path, index)?;
         let (_, state) = read(&file.path)?;
+        self.metrics.snapshot_at(state.last_zxid, crate::clock::now_ms() / 1000);
         *self.current.lock() = Some((meta.clone(), file));
         self.prune();
         Ok(state)
@@ -169,6 +171,7 @@ impl Snapshots {
         let file = self.dir.write(index, &mut records, |records| {
             vec![(STATE_KEY, records.finish()), (RAFT_KEY, raft)]
         })?;
+        self.metrics.snapshot_at(state.last_zxid, crate::clock::now_ms() / 1000);
         *self.current.lock() = Some((meta.clone(), file.clone()));
         self.prune();
         Ok(file)
@@ -279,6 +282,13 @@ impl Drop for WriterCount {
         *self.0.writers.lock() -= 1;
         self.0.writers_done.notify_all();
     }
+}
+
+/// When `path` was last written, in Unix seconds (0 if that cannot be read).
+fn modified_secs(path: &Path) -> i64 {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified());
+    let since_epoch = modified.ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    since_epoch.map_or(0, |d| d.as_secs() as i64)
 }
 
 fn sm_err(e: impl std::fmt::Display) -> StorageError {

@@ -72,8 +72,8 @@ pub fn serve(
     }
     let upkeep = tokio::spawn(upkeep(Arc::clone(&exporter), stop.clone()));
     let renderer = Arc::new(Renderer { node, exporter, last: Default::default() });
-    let handler: http::Handler = Arc::new(move |method: &Method, path: &str| {
-        let refused = refusal(method, path);
+    let handler: http::Handler = Arc::new(move |head: http::RequestHead| {
+        let refused = refusal(&head.method, &head.path);
         let renderer = Arc::clone(&renderer);
         Box::pin(async move {
             match refused {

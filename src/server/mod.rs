@@ -31,12 +31,14 @@ pub struct Listeners {
     pub peer: Option<TcpListener>,
     /// Prometheus's `/metrics` (with ZooKeeper's Prometheus metrics provider configured).
     pub metrics: Option<TcpListener>,
+    /// The AdminServer's commands (`admin.enableServer`, on by default).
+    pub admin: Option<TcpListener>,
 }
 
 impl From<TcpListener> for Listeners {
     /// A standalone server's: the client port only.
     fn from(client: TcpListener) -> Self {
-        Listeners { client, peer: None, metrics: None }
+        Listeners { client, peer: None, metrics: None, admin: None }
     }
 }
 
@@ -68,7 +70,8 @@ impl Server {
         config: Config,
         listeners: impl Into<Listeners>,
     ) -> Result<Server, StartError> {
-        let Listeners { client: listener, peer, metrics: metrics_listener } = listeners.into();
+        let Listeners { client: listener, peer, metrics: metrics_listener, admin } =
+            listeners.into();
         std::fs::create_dir_all(&config.data_dir)?;
         let passwords = PasswordKey::load_or_create(&config.data_dir)?;
         let metrics = Arc::new(Metrics::default());
@@ -109,6 +112,10 @@ impl Server {
         if let (Some(listener), Some(exporter)) = (metrics_listener, exporter) {
             let stop = shutdown.clone();
             tasks.extend(exposition::serve(node.clone(), (listener, exporter), stop));
+        }
+        if let Some(listener) = admin {
+            let url = node.config.admin.command_url.clone();
+            tasks.push(crate::admin::serve(node.clone(), listener, url, shutdown.clone()));
         }
         Ok(Server { addr, node, raft, shutdown, tasks })
     }

@@ -33,7 +33,7 @@ fn spawn(dir: &std::path::Path) -> (Child, SocketAddr) {
     std::fs::write(
         &cfg,
         format!(
-            "tickTime=2000\ndataDir={}\nclientPort=0\nmaxClientCnxns=0\nsnapCount=500\n",
+            "tickTime=2000\ndataDir={}\nclientPort=0\nmaxClientCnxns=0\nsnapCount=500\nadmin.enableServer=false\n",
             dir.join("data").display()
         ),
     )

@@ -24,7 +24,11 @@ async fn a_truncated_log_file_is_reported_and_the_server_does_not_start() {
     std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(len / 3).unwrap();
 
     let cfg = dir.path().join("zoo.cfg");
-    std::fs::write(&cfg, format!("dataDir={}\nclientPort=0\n", data.display())).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("dataDir={}\nclientPort=0\nadmin.enableServer=false\n", data.display()),
+    )
+    .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_corral"))
         .arg("--config")
         .arg(&cfg)

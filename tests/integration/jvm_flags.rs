@@ -9,7 +9,7 @@ use common::*;
 fn config_in(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     let cfg = dir.join("zoo.cfg");
     let text = format!(
-        "tickTime=2000\ndataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\n{extra}",
+        "tickTime=2000\ndataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n{extra}",
         dir.join("data").display()
     );
     std::fs::write(&cfg, text).unwrap();

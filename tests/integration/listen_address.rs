@@ -33,7 +33,7 @@ fn the_binary_with_a_zoo_cfg_of_one_server_line_serves_other_addresses_standalon
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("zoo.cfg");
     let text = format!(
-        "tickTime=2000\ndataDir={}\nclientPort=0\nserver.1=127.0.0.1:2888:3888\n",
+        "tickTime=2000\ndataDir={}\nclientPort=0\nadmin.enableServer=false\nserver.1=127.0.0.1:2888:3888\n",
         dir.path().join("data").display()
     );
     std::fs::write(&cfg, text).unwrap();
@@ -59,7 +59,11 @@ fn refused(text: &str, myid: Option<&str>) -> (i32, String) {
         std::fs::write(data.join("myid"), id).unwrap();
     }
     let cfg = dir.path().join("zoo.cfg");
-    std::fs::write(&cfg, format!("dataDir={}\nclientPort=0\n{text}", data.display())).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("dataDir={}\nclientPort=0\n{text}admin.enableServer=false\n", data.display()),
+    )
+    .unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
         .arg("--config")
         .arg(&cfg)

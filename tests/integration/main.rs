@@ -6,6 +6,7 @@
 mod common;
 
 mod acl;
+mod admin;
 mod bad_input;
 mod crash;
 mod damaged_log;

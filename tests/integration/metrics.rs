@@ -13,7 +13,7 @@ use common::*;
 use corral::metrics::names::NOT_EXPORTED;
 use corral::replication::Role;
 use prometheus_parse::{Scrape, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 /// ZooKeeper 3.9's gauges on every server.
@@ -198,19 +198,6 @@ const PROCESS: &[&str] = &[
     "process_resident_memory_bytes",
 ];
 
-/// One GET, the status code and body.
-async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut socket = TcpStream::connect(addr).await.unwrap();
-    let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let _ = socket.write_all(request.as_bytes()).await;
-    let mut text = String::new();
-    let _ = socket.read_to_string(&mut text).await;
-    // A connection closed unanswered reads as status 0.
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
-
 /// The parsed scrape: each family's type, and each sample by name and labels.
 struct Metrics {
     types: HashMap<String, String>,
@@ -303,7 +290,8 @@ async fn standalone_with_metrics() -> (tempfile::TempDir, corral::server::Server
     let client = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics_addr = metrics.local_addr().unwrap();
-    let listeners = corral::server::Listeners { client, peer: None, metrics: Some(metrics) };
+    let listeners =
+        corral::server::Listeners { client, peer: None, metrics: Some(metrics), admin: None };
     let server = corral::server::Server::start(config, listeners).await.unwrap();
     (dir, server, metrics_addr)
 }

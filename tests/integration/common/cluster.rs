@@ -27,6 +27,8 @@ pub struct Member {
     pub addr: SocketAddr,
     /// Where the last start serves Prometheus's `/metrics`.
     pub metrics: SocketAddr,
+    /// Where the last start serves the AdminServer's commands.
+    pub admin: SocketAddr,
 }
 
 impl Cluster {
@@ -45,7 +47,8 @@ impl Cluster {
             text.push_str(&format!("server.{id}=127.0.0.1:{}:{}:{role}\n", quorum.port(), id));
             let dir = tempfile::tempdir().unwrap();
             let unbound = "127.0.0.1:0".parse().unwrap();
-            members.push(Member { id, dir, quorum, server: None, addr: unbound, metrics: unbound });
+            let (addr, metrics, admin) = (unbound, unbound, unbound);
+            members.push(Member { id, dir, quorum, server: None, addr, metrics, admin });
         }
         Cluster { text, members }
     }
@@ -60,8 +63,11 @@ impl Cluster {
         let client = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let peer = TcpListener::bind(member.quorum).await.unwrap();
         let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         member.metrics = metrics.local_addr().unwrap();
-        let listeners = Listeners { client, peer: Some(peer), metrics: Some(metrics) };
+        member.admin = admin.local_addr().unwrap();
+        let listeners =
+            Listeners { client, peer: Some(peer), metrics: Some(metrics), admin: Some(admin) };
         let server = Server::start(config, listeners).await.unwrap();
         member.addr = server.addr;
         member.server = Some(server);

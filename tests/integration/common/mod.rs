@@ -417,3 +417,30 @@ pub fn reserved_port() -> u16 {
         }
     }
 }
+
+/// One HTTP/1.1 request: the status code (0 for a connection closed unanswered) and body.
+pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let (status, _, body) = http_with(addr, method, path, &[]).await;
+    (status, body)
+}
+
+/// One HTTP/1.1 request with these headers: the status, the response's head, the body.
+pub async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut socket = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let _ = socket.write_all(request.as_bytes()).await;
+    let mut text = String::new();
+    let _ = socket.read_to_string(&mut text).await;
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_string(), body.to_string())
+}

@@ -31,7 +31,7 @@ impl Processes {
             std::fs::write(data.join("myid"), format!("{id}\n")).unwrap();
             let cfg = dir.path().join("zoo.cfg");
             let text = format!(
-                "tickTime=100\ninitLimit=20\nsyncLimit=5\ndataDir={}\nclientPort=0\n\
+                "tickTime=100\ninitLimit=20\nsyncLimit=5\ndataDir={}\nclientPort=0\nadmin.enableServer=false\n\
                  4lw.commands.whitelist=*\n{lines}",
                 data.display()
             );

@@ -1,0 +1,185 @@
+//! The AdminServer's commands: every name and alias ZooKeeper 3.9 registers, what each needs
+//! (a serving server, auth), and the envelope around its answer (`command`, `error`).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use hyper::StatusCode;
+
+use super::json::{Json, Object};
+use super::{auth, environment, quorum, state, stats};
+use crate::four_letter::ensemble::not_serving;
+use crate::node::Node;
+
+/// What a command is run with.
+pub struct Call<'a> {
+    pub node: &'a Node,
+    /// The query parameters, the first value of each (as ZooKeeper takes them).
+    pub args: &'a HashMap<String, String>,
+}
+
+/// A command's answer before the envelope: its fields and the HTTP status.
+pub struct Answer {
+    pub status: StatusCode,
+    pub fields: Object,
+}
+
+type Run = fn(&Call, &mut Answer);
+
+pub struct Command {
+    /// The primary name first (the one `command` echoes), then the aliases.
+    pub names: &'static [&'static str],
+    /// Refused with ZooKeeper's not-serving error while the server serves no one.
+    pub needs_server: bool,
+    /// Needs ALL on `/` through the Authorization header (ZooKeeper 3.9).
+    pub protected: bool,
+    /// Run by POST (restore); the rest by GET.
+    pub post: bool,
+    run: Run,
+}
+
+const fn get(names: &'static [&'static str], needs_server: bool, run: Run) -> Command {
+    Command { names, needs_server, protected: false, post: false, run }
+}
+
+/// In the order ZooKeeper registers them.
+pub static COMMANDS: &[Command] = &[
+    get(&["connection_stat_reset", "crst"], true, stats::connection_stat_reset),
+    get(&["configuration", "conf", "config"], true, quorum::configuration),
+    get(&["connections", "cons"], true, stats::connections),
+    get(&["hash"], true, state::hash),
+    get(&["dirs"], true, state::dirs),
+    get(&["dump"], true, state::dump),
+    get(&["environment", "env", "envi"], false, environment::environment),
+    get(&["get_trace_mask", "gtmk"], false, state::get_trace_mask),
+    get(&["initial_configuration", "icfg"], true, quorum::initial_configuration),
+    get(&["is_read_only", "isro"], true, state::is_read_only),
+    get(&["last_snapshot", "lsnp"], true, state::last_snapshot),
+    get(&["leader", "lead"], true, quorum::leader),
+    get(&["monitor", "mntr"], false, stats::monitor),
+    get(&["observer_connection_stat_reset", "orst"], true, stats::nothing),
+    Command {
+        names: &["restore", "rest"],
+        needs_server: true,
+        protected: true,
+        post: true,
+        run: state::restore,
+    },
+    get(&["ruok"], true, stats::nothing),
+    get(&["set_trace_mask", "stmk"], false, state::set_trace_mask),
+    Command {
+        names: &["snapshot", "snap"],
+        needs_server: true,
+        protected: true,
+        post: false,
+        run: state::snapshot,
+    },
+    get(&["server_stats", "srvr"], true, stats::server_stats),
+    get(&["stats", "stat"], true, stats::stats),
+    get(&["stat_reset", "srst"], true, stats::stat_reset),
+    get(&["observers", "obsr"], true, stats::observers),
+    get(&["system_properties", "sysp"], false, environment::system_properties),
+    get(&["voting_view"], true, quorum::voting_view),
+    get(&["watches", "wchc"], true, state::watches),
+    get(&["watches_by_path", "wchp"], true, state::watches_by_path),
+    get(&["watch_summary", "wchs"], true, state::watch_summary),
+    get(&["zabstate"], false, quorum::zabstate),
+];
+
+impl Command {
+    pub fn primary(&self) -> &'static str {
+        self.names[0]
+    }
+}
+
+pub fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.names.contains(&name))
+}
+
+/// The primary names, sorted, as the command list shows them.
+pub fn primary_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = COMMANDS.iter().map(Command::primary).collect();
+    names.sort_unstable();
+    names
+}
+
+/// How a request was made, as far as the commands care.
+pub struct Request<'a> {
+    pub name: &'a str,
+    pub post: bool,
+    pub args: &'a HashMap<String, String>,
+    pub authorization: Option<&'a str>,
+    pub peer: IpAddr,
+}
+
+/// What the HTTP side sends back.
+pub enum Reply {
+    Json(StatusCode, Json),
+    /// A GET of a POST command or the reverse: ZooKeeper's servlet fails (500).
+    WrongMethod,
+}
+
+/// Runs `request` as ZooKeeper does: unknown name, then not serving, then auth, then the
+/// command. The errors before the command echo the name as typed; answers name the primary.
+pub fn answer(node: &Node, request: &Request) -> Reply {
+    let name = request.name;
+    let Some(command) = find(name) else {
+        tracing::info!(name, "unknown admin command");
+        let error = format!("Unknown command: {name}");
+        return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()));
+    };
+    if command.needs_server && not_serving(node) {
+        let error = "This ZooKeeper instance is not currently serving requests".to_owned();
+        return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()));
+    }
+    if command.protected {
+        if let Err(refusal) = auth::check(node, request.authorization, request.peer) {
+            let error = refusal.error().to_owned();
+            return Reply::Json(refusal.status(), envelope(name, Some(error), Object::new()));
+        }
+    }
+    if command.post != request.post {
+        return Reply::WrongMethod;
+    }
+    let mut answer = Answer { status: StatusCode::OK, fields: Object::new() };
+    (command.run)(&Call { node, args: request.args }, &mut answer);
+    Reply::Json(answer.status, envelope(command.primary(), None, answer.fields))
+}
+
+/// The fields, then `command` and `error`; a field a command named `error` keeps its place
+/// and its value (ZooKeeper's `CommandResponse.toMap`).
+fn envelope(command: &str, error: Option<String>, fields: Object) -> Json {
+    let mut out = fields.clone();
+    out.put("command", command);
+    out.put("error", Json::from(error));
+    if let Some(own) = fields.get("error") {
+        out.put("error", own.clone());
+    }
+    Json::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_unique() {
+        let mut names: Vec<&str> = COMMANDS.iter().flat_map(|c| c.names.iter().copied()).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        assert_eq!(find("mntr").map(Command::primary), Some("monitor"));
+    }
+
+    #[test]
+    fn a_commands_own_error_keeps_its_place() {
+        let mut fields = Object::new();
+        fields.put("error", "server is not initialized");
+        let text = envelope("leader", None, fields).pretty();
+        assert_eq!(
+            text,
+            "{\n  \"error\" : \"server is not initialized\",\n  \"command\" : \"leader\"\n}"
+        );
+    }
+}
