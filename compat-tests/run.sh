@@ -14,9 +14,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-# zookeeper: the reference server and zkCli; the curator, slf4j and JDK packages: the curator
+# zookeeper: the reference server and zkCli; libservlet-api-java: its AdminServer's servlet
+# API (zookeeper.jar's manifest leaves it out); the curator, slf4j and JDK packages: the curator
 # scenario (compiled with javac); libzookeeper-mt-dev, gcc, libc6-dev: the cclient scenario.
-APT_PACKAGES=(zookeeper zookeeper-bin python3 python3-venv
+APT_PACKAGES=(zookeeper zookeeper-bin libservlet-api-java python3 python3-venv
   libcurator-client-java libcurator-framework-java libcurator-recipes-java libslf4j-java
   openjdk-17-jdk-headless libzookeeper-mt-dev gcc libc6-dev)
 venv=$here/.venv

@@ -55,7 +55,9 @@ dataDir={data_dir}
 clientPort={port}
 clientPortAddress={host}
 maxClientCnxns=0
-admin.enableServer=false
+admin.enableServer=true
+admin.serverAddress={host}
+admin.serverPort={admin_port}
 4lw.commands.whitelist=*
 reconfigEnabled=true
 localSessionsEnabled=false
@@ -100,6 +102,8 @@ def zookeeper_classpath():
     jars += sorted(glob.glob("/usr/share/zookeeper/lib/*.jar"))
     jars += ["/usr/share/java/zookeeper.jar"]
     jars += ["/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"]
+    # The AdminServer's Jetty needs the servlet API, which zookeeper.jar's manifest omits.
+    jars += ["/usr/share/java/servlet-api.jar"]
     missing = [j for j in jars if not os.path.exists(j)]
     if missing:
         raise SystemExit("zkserver: missing jars (is the zookeeper package installed?): %s" % missing)
@@ -232,7 +236,9 @@ def _write_server(d, target, corral_bin, port, extra="", myid=None):
     """One server's directory: its config files and server.json (not started)."""
     os.makedirs(d, exist_ok=True)
     data_dir = os.path.join(d, "data")
-    cfg = ZOO_CFG.format(data_dir=data_dir, port=port, host=HOST, super_digest=SUPER_DIGEST)
+    admin_port = free_port()
+    cfg = ZOO_CFG.format(data_dir=data_dir, port=port, host=HOST, super_digest=SUPER_DIGEST,
+                         admin_port=admin_port)
     if extra:
         # A static ensemble: no reconfig (corral's dynamic membership is a later issue).
         cfg = cfg.replace("reconfigEnabled=true", "reconfigEnabled=false") + extra
@@ -244,7 +250,7 @@ def _write_server(d, target, corral_bin, port, extra="", myid=None):
         os.makedirs(data_dir, exist_ok=True)
         with open(os.path.join(data_dir, "myid"), "w") as f:
             f.write("%d\n" % myid)
-    state = {"target": target, "host": HOST, "port": port, "data_dir": data_dir,
+    state = {"target": target, "host": HOST, "port": port, "admin_port": admin_port, "data_dir": data_dir,
              "argv": _argv(target, d, corral_bin, ensemble=myid is not None), "pid": None}
     _write_state(d, state)
 
