@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use corral::config::docker;
 use corral::config::jvm::{JvmFlags, JAAS_PROPERTY};
 use corral::config::Config;
 use corral::sasl::SaslUsers;
@@ -21,6 +22,11 @@ struct Args {
     /// A JAAS file with a `Server` section of DIGEST-MD5 users, as ZooKeeper reads it.
     #[arg(long)]
     jaas: Option<PathBuf>,
+    /// Start as the official zookeeper image's entrypoint does: write $ZOO_CONF_DIR/zoo.cfg
+    /// (/conf) from the ZOO_* variables and $ZOO_DATA_DIR/myid from ZOO_MY_ID, each only if
+    /// missing, then run with that zoo.cfg.
+    #[arg(long, conflicts_with = "config")]
+    docker_entrypoint: bool,
 }
 
 /// LMDB maps its files: a page past the end of a file that was cut short (by a failed copy or
@@ -92,7 +98,10 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,openraft=warn".into()),
         )
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if args.docker_entrypoint {
+        args.config = Some(docker::prepare(|name| std::env::var(name).ok())?);
+    }
     // ZooKeeper's scripts read java.env from the config's directory.
     let conf_dir = args.config.as_deref().and_then(|p| p.parent());
     let flags = JvmFlags::from_environment(conf_dir);

@@ -3,6 +3,7 @@
 //! ensemble's `server.N` lines and `myid` are read and checked in `ensemble`.
 
 mod admin;
+pub mod docker;
 mod ensemble;
 pub mod jvm;
 pub mod providers;
