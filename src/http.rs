@@ -10,16 +10,17 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper::body::{Frame, SizeHint};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 pub const MAX_CONNECTIONS: usize = 32;
@@ -28,7 +29,7 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 
-pub type Reply = Response<Full<Bytes>>;
+pub type Reply = Response<Body>;
 pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
 /// What a handler sees of a request: bodies are not read.
@@ -49,7 +50,8 @@ impl RequestHead {
             method: request.method().clone(),
             path: request.uri().path().to_owned(),
             query: request.uri().query().unwrap_or("").to_owned(),
-            authorization: authorization.and_then(|v| v.to_str().ok()).map(str::to_owned),
+            // As Jetty reads header values: ISO-8859-1, byte for char.
+            authorization: authorization.map(|v| v.as_bytes().iter().map(|b| *b as char).collect()),
             peer,
         }
     }
@@ -68,9 +70,58 @@ pub fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> R
 
 /// A reply with no Content-Type (as Jetty sends the AdminServer's command list).
 pub fn untyped(status: StatusCode, body: impl Into<Bytes>) -> Reply {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(Body { data: body.into(), sent: 0, held: None });
     *response.status_mut() = status;
     response
+}
+
+/// Keeps `permit` until the reply's last byte has been handed to the connection, so that a
+/// slot bounds the memory of an answer that its client is slow to take.
+pub fn held(mut reply: Reply, permit: OwnedSemaphorePermit) -> Reply {
+    reply.body_mut().held = Some(permit);
+    reply
+}
+
+/// A reply's body, handed to hyper in copies of `CHUNK` bytes: hyper queues little more than
+/// one chunk per connection (its buffer is `MAX_HEAD_BYTES`), so the whole answer lives only
+/// here, with its permit, until it has been sent.
+pub struct Body {
+    data: Bytes,
+    sent: usize,
+    held: Option<OwnedSemaphorePermit>,
+}
+
+const CHUNK: usize = 16 * 1024;
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if this.data.len() == this.sent {
+            return Poll::Ready(None);
+        }
+        let end = (this.sent + CHUNK).min(this.data.len());
+        let chunk = Bytes::copy_from_slice(&this.data[this.sent..end]);
+        this.sent = end;
+        if end == this.data.len() {
+            // Sent in full: let go of the answer and its slot now, not when hyper drops us.
+            (this.data, this.sent, this.held) = (Bytes::new(), 0, None);
+        }
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.len() == self.sent
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact((self.data.len() - self.sent) as u64)
+    }
 }
 
 /// Connections open per client address.
@@ -152,5 +203,35 @@ pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationTo
             }
             drop((permit, ip_slot));
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+
+    use hyper::body::Body as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_held_reply_keeps_its_permit_until_its_last_byte_is_taken() {
+        let slots = Arc::new(Semaphore::new(1));
+        let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
+        let body = vec![7u8; CHUNK * 2 + 10];
+        let mut reply = held(untyped(StatusCode::OK, body), permit);
+        assert_eq!(reply.body().size_hint().exact(), Some((CHUNK * 2 + 10) as u64));
+        let mut sizes = Vec::new();
+        let mut body = Pin::new(reply.body_mut());
+        while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            let taken = frame.unwrap().into_data().unwrap().len();
+            sizes.push((taken, slots.available_permits()));
+        }
+        assert_eq!(
+            sizes,
+            [(CHUNK, 0), (CHUNK, 0), (10, 1)],
+            "the slot is freed with the last chunk"
+        );
+        assert!(reply.body().is_end_stream());
     }
 }

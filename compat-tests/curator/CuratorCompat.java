@@ -563,6 +563,7 @@ public class CuratorCompat {
             Thread.sleep(300); // let both settle: a second leader would show up here
             int leaders = (l1.hasLeadership() ? 1 : 0) + (l2.hasLeadership() ? 1 : 0);
             eq(leaders, 1, "exactly one leader");
+            syncNow(c1, path);
             eq(l1.getParticipants().size(), 2, "two participants");
             LeaderLatch leader = l1.hasLeadership() ? l1 : l2;
             LeaderLatch other = leader == l1 ? l2 : l1;
@@ -604,10 +605,12 @@ public class CuratorCompat {
             int total = 0;
             for (Future<Integer> f : fs) total += f.get(60, TimeUnit.SECONDS);
             eq(total, 2 * perClient, "every increment succeeded");
+            syncNow(c1, path);
             AtomicValue<Long> v = new DistributedAtomicLong(c1, path, new RetryNTimes(3, 10)).get();
             check(v.succeeded() && v.postValue() == 2L * perClient, "final counter value is exact",
                     "got " + v.postValue() + ", want " + 2 * perClient);
             DistributedAtomicLong d = new DistributedAtomicLong(c2, path, new RetryNTimes(3, 10));
+            syncNow(c2, path);
             AtomicValue<Long> cas = d.compareAndSet(2L * perClient, 100L);
             check(cas.succeeded(), "compareAndSet with the current value", "failed");
             AtomicValue<Long> cas2 = d.compareAndSet(2L * perClient, 7L);

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use hyper::StatusCode;
 
@@ -92,6 +93,23 @@ impl Command {
     }
 }
 
+/// Commands whose answer grows with the sessions, watches, connections or metric keys.
+const HEAVY: &[&str] = &[
+    "connections",
+    "stats",
+    "server_stats",
+    "monitor",
+    "dump",
+    "watches",
+    "watches_by_path",
+    "watch_summary",
+    "hash",
+];
+
+pub fn is_heavy(name: &str) -> bool {
+    find(name).is_some_and(|c| HEAVY.contains(&c.primary()))
+}
+
 pub fn find(name: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.names.contains(&name))
 }
@@ -124,7 +142,7 @@ pub enum Reply {
 pub fn answer(node: &Node, request: &Request) -> Reply {
     let name = request.name;
     let Some(command) = find(name) else {
-        tracing::info!(name, "unknown admin command");
+        log_unknown(name);
         let error = format!("Unknown command: {name}");
         return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()));
     };
@@ -144,6 +162,19 @@ pub fn answer(node: &Node, request: &Request) -> Reply {
     let mut answer = Answer { status: StatusCode::OK, fields: Object::new() };
     (command.run)(&Call { node, args: request.args }, &mut answer);
     Reply::Json(answer.status, envelope(command.primary(), None, answer.fields))
+}
+
+/// At most one line a second, and the name cut short: anyone may ask for any name.
+fn log_unknown(name: &str) {
+    static LAST_MS: AtomicI64 = AtomicI64::new(0);
+    let now = crate::clock::now_ms();
+    let last = LAST_MS.load(Ordering::Relaxed);
+    if now - last >= 1000
+        && LAST_MS.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        let name: String = name.chars().take(64).collect();
+        tracing::info!(name, "unknown admin command (logged at most once a second)");
+    }
 }
 
 /// The fields, then `command` and `error`; a field a command named `error` keeps its place

@@ -2,15 +2,16 @@
 //! client port, on `admin.serverAddress`:`admin.serverPort`. It reads the node as the
 //! four-letter words do; the only writes are the resets and the trace mask.
 //!
-//! Every command's answer is built on a blocking thread while holding one of the node's
-//! heavy-command slots (shared with the four-letter words), since `dump`, `watches` or
-//! `connections` grow with the sessions and watches; the HTTP server bounds connections,
-//! request heads and their lifetime.
+//! Answers that grow with the sessions and watches (`dump`, `watches`, `connections`, ...) are
+//! built on a blocking thread, and each holds one of `HEAVY_SLOTS` until its last byte has been
+//! handed to its connection: clients that never read hold at most that many. The HTTP server
+//! bounds connections, request heads and their lifetime.
 
 mod auth;
 mod commands;
 pub mod environment;
 mod json;
+mod path;
 mod quorum;
 mod state;
 mod stats;
@@ -20,12 +21,25 @@ use std::sync::Arc;
 
 use hyper::{Method, StatusCode};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::{self, Reply, RequestHead};
 use crate::node::Node;
 use commands::{answer, primary_names, Request};
+
+/// Answers built at once whose size grows with the sessions, watches or connections: at most
+/// this many are being built or sent at a time, so that clients that never read hold at most
+/// this many in memory. The AdminServer's own: the four-letter words have theirs.
+const HEAVY_SLOTS: usize = 4;
+
+struct Admin {
+    node: Arc<Node>,
+    /// Without a trailing slash: "" when the commands are at the root.
+    command_url: String,
+    heavy: Arc<Semaphore>,
+}
 
 /// Serves the commands under `command_url` on `listener` until `stop`.
 pub fn serve(
@@ -37,50 +51,90 @@ pub fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, url = %command_url, "AdminServer serving its commands");
     }
-    let command_url = Arc::new(command_url);
+    let command_url = command_url.trim_end_matches('/').to_owned();
+    let admin = Arc::new(Admin { node, command_url, heavy: Arc::new(Semaphore::new(HEAVY_SLOTS)) });
     let handler: http::Handler = Arc::new(move |head: RequestHead| {
-        let (node, command_url) = (Arc::clone(&node), Arc::clone(&command_url));
-        Box::pin(async move { respond(node, &command_url, head).await })
+        let admin = Arc::clone(&admin);
+        Box::pin(async move { admin.respond(head).await })
     });
     tokio::spawn(http::serve(listener, handler, stop))
 }
 
-async fn respond(node: Arc<Node>, command_url: &str, head: RequestHead) -> Reply {
-    let post = match head.method {
-        Method::GET | Method::HEAD => false,
-        Method::POST => true,
-        _ => return http::text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", ""),
-    };
-    let Some(rest) = head.path.strip_prefix(command_url) else {
-        return http::text(StatusCode::NOT_FOUND, "text/plain", "");
-    };
-    let name = match rest {
-        "" | "/" => return http::untyped(StatusCode::OK, command_list(command_url)),
-        rest => match rest.strip_prefix('/') {
-            Some(name) => percent_decode(name),
-            None => return http::text(StatusCode::NOT_FOUND, "text/plain", ""),
-        },
-    };
-    let Ok(_slot) = node.heavy_four_letter_slots.acquire().await else {
-        return http::text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "");
-    };
-    let node = Arc::clone(&node);
-    let built = tokio::task::spawn_blocking(move || {
-        let args = query_args(&head.query);
-        let peer = head.peer.ip().to_canonical();
-        let authorization = head.authorization.as_deref();
-        let request = Request { name: &name, post, args: &args, authorization, peer };
-        match answer(&node, &request) {
-            commands::Reply::Json(status, json) => {
-                http::text(status, "application/json", json.pretty())
-            }
-            commands::Reply::WrongMethod => {
-                tracing::info!(name, post, "admin command asked for with the wrong method");
-                http::text(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "")
-            }
+impl Admin {
+    async fn respond(&self, head: RequestHead) -> Reply {
+        let post = match head.method {
+            Method::GET | Method::HEAD => false,
+            Method::POST => true,
+            Method::OPTIONS => return allow(),
+            // Jetty: TRACE is constrained (403), a servlet refuses PUT and DELETE (405).
+            Method::TRACE => return status(StatusCode::FORBIDDEN),
+            Method::PUT | Method::DELETE => return status(StatusCode::METHOD_NOT_ALLOWED),
+            _ => return status(StatusCode::NOT_IMPLEMENTED),
+        };
+        let Some(path) = path::canonical(&head.path) else {
+            return status(StatusCode::BAD_REQUEST);
+        };
+        let Some(rest) = path.strip_prefix(&self.command_url) else {
+            return status(StatusCode::NOT_FOUND);
+        };
+        let name = match rest {
+            "" | "/" => return http::untyped(StatusCode::OK, command_list(&self.command_url)),
+            rest => match rest.strip_prefix('/') {
+                Some(name) => name.to_owned(),
+                None => return status(StatusCode::NOT_FOUND),
+            },
+        };
+        let Some(args) = path::query_args(&head.query) else {
+            return status(StatusCode::BAD_REQUEST);
+        };
+        let request =
+            Owned { name, post, args, authorization: head.authorization, peer: head.peer };
+        if !commands::is_heavy(&request.name) {
+            return reply(&self.node, &request);
         }
-    });
-    built.await.unwrap_or_else(|_| http::text(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", ""))
+        let Ok(permit) = Arc::clone(&self.heavy).acquire_owned().await else {
+            return status(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        let node = Arc::clone(&self.node);
+        let built = tokio::task::spawn_blocking(move || reply(&node, &request)).await;
+        let built = built.unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
+        http::held(built, permit)
+    }
+}
+
+/// A request's parts, owned, to be moved to a blocking thread.
+struct Owned {
+    name: String,
+    post: bool,
+    args: HashMap<String, String>,
+    authorization: Option<String>,
+    peer: std::net::SocketAddr,
+}
+
+fn reply(node: &Node, r: &Owned) -> Reply {
+    let request = Request {
+        name: &r.name,
+        post: r.post,
+        args: &r.args,
+        authorization: r.authorization.as_deref(),
+        peer: r.peer.ip().to_canonical(),
+    };
+    match answer(node, &request) {
+        commands::Reply::Json(code, json) => http::text(code, "application/json", json.pretty()),
+        commands::Reply::WrongMethod => status(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+fn status(code: StatusCode) -> Reply {
+    http::text(code, "text/plain", "")
+}
+
+/// OPTIONS, as a servlet answers it.
+fn allow() -> Reply {
+    let mut reply = status(StatusCode::OK);
+    let methods = hyper::header::HeaderValue::from_static("GET, HEAD, POST, TRACE, OPTIONS");
+    reply.headers_mut().insert(hyper::header::ALLOW, methods);
+    reply
 }
 
 /// A link per primary name, sorted, each followed by `<br/>`, one per line.
@@ -92,50 +146,9 @@ fn command_list(command_url: &str) -> String {
     out
 }
 
-/// The query's parameters, decoded as a form; the first value of each name wins.
-fn query_args(query: &str) -> HashMap<String, String> {
-    let mut args = HashMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(&key.replace('+', " "));
-        args.entry(key).or_insert_with(|| percent_decode(&value.replace('+', " ")));
-    }
-    args
-}
-
-/// `%XX` escapes decoded; a malformed escape is kept as it is.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_parameters_decode_as_a_form_and_the_first_wins() {
-        let args = query_args("traceMask=5&traceMask=6&a+b=c%20d&flag&bad=%zz");
-        assert_eq!(args["traceMask"], "5");
-        assert_eq!(args["a b"], "c d");
-        assert_eq!(args["flag"], "");
-        assert_eq!(args["bad"], "%zz");
-    }
 
     #[test]
     fn the_list_links_every_primary_name_in_order() {

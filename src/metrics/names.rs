@@ -196,11 +196,11 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
     ("jvm_pause_time_ms", "a JVM measurement"),
     ("startup_txns_loaded", "openraft replays the log after start as ordinary applies, not as a separate load step"),
     ("startup_txns_load_time", "openraft replays the log after start as ordinary applies, not as a separate load step"),
-    ("restore_time", "the AdminServer's restore command is not built yet"),
-    ("snapshot_error_count", "the AdminServer's snapshot command is not built yet"),
-    ("snapshot_rate_limited_count", "the AdminServer's snapshot command is not built yet"),
-    ("restore_error_count", "the AdminServer's restore command is not built yet"),
-    ("restore_rate_limited_count", "the AdminServer's restore command is not built yet"),
+    ("restore_time", "corral answers the AdminServer's restore as disabled: its snapshots are not ZooKeeper's format"),
+    ("snapshot_error_count", "corral answers the AdminServer's snapshot as disabled: its snapshots are not ZooKeeper's format"),
+    ("snapshot_rate_limited_count", "corral answers the AdminServer's snapshot as disabled: its snapshots are not ZooKeeper's format"),
+    ("restore_error_count", "corral answers the AdminServer's restore as disabled: its snapshots are not ZooKeeper's format"),
+    ("restore_rate_limited_count", "corral answers the AdminServer's restore as disabled: its snapshots are not ZooKeeper's format"),
 ];
 
 #[cfg(test)]

@@ -218,8 +218,29 @@ async fn methods_and_paths_outside_the_commands_get_jettys_statuses() {
     // ZooKeeper 3.9's servlet fails on a GET command asked for by POST.
     assert_eq!(http(a.admin, "POST", "/commands/monitor").await.0, 500);
     assert_eq!(http(a.admin, "PUT", "/commands/monitor").await.0, 405);
+    assert_eq!(http(a.admin, "TRACE", "/commands/monitor").await.0, 403);
+    assert_eq!(http(a.admin, "FOO", "/commands/monitor").await.0, 501);
+    let (status, head, _) = http_with(a.admin, "OPTIONS", "/commands/ruok", &[]).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("allow: GET, HEAD, POST, TRACE, OPTIONS"), "{head}");
     assert_eq!(http(a.admin, "GET", "/elsewhere").await.0, 404);
     assert_eq!(http(a.admin, "HEAD", "/commands/ruok").await.0, 200);
+    // The target is made canonical first, as Jetty does; what Jetty refuses is 400.
+    assert_eq!(ok(a.admin, "../commands/%72uok;jsessionid=1").await["command"], "ruok");
+    assert_eq!(http(a.admin, "GET", "/commands/../x").await.0, 404);
+    assert_eq!(http(a.admin, "GET", "/commands/%zz").await.0, 400);
+    assert_eq!(http(a.admin, "GET", "/commands/ruok?x=%zz").await.0, 400);
+    a.server.stop().await;
+}
+
+#[tokio::test]
+async fn four_letter_words_holding_their_slots_do_not_hold_up_the_admin_server() {
+    let a = start_admin("").await;
+    let slots = &a.server.node.heavy_four_letter_slots;
+    let _all = slots.acquire_many(slots.available_permits() as u32).await.unwrap();
+    assert_eq!(ok(a.admin, "ruok").await["command"], "ruok");
+    assert_eq!(ok(a.admin, "dump").await["command"], "dump");
+    drop(_all);
     a.server.stop().await;
 }
 
