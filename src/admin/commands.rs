@@ -43,6 +43,11 @@ const fn get(names: &'static [&'static str], needs_server: bool, run: Run) -> Co
     Command { names, needs_server, protected: false, post: false, run }
 }
 
+/// A command that needs a server and ALL on `/`.
+const fn protected(names: &'static [&'static str], post: bool, run: Run) -> Command {
+    Command { names, needs_server: true, protected: true, post, run }
+}
+
 /// In the order ZooKeeper registers them.
 pub static COMMANDS: &[Command] = &[
     get(&["connection_stat_reset", "crst"], true, stats::connection_stat_reset),
@@ -59,22 +64,10 @@ pub static COMMANDS: &[Command] = &[
     get(&["leader", "lead"], true, quorum::leader),
     get(&["monitor", "mntr"], false, stats::monitor),
     get(&["observer_connection_stat_reset", "orst"], true, stats::nothing),
-    Command {
-        names: &["restore", "rest"],
-        needs_server: true,
-        protected: true,
-        post: true,
-        run: state::restore,
-    },
+    protected(&["restore", "rest"], true, state::restore),
     get(&["ruok"], true, stats::nothing),
     get(&["set_trace_mask", "stmk"], false, state::set_trace_mask),
-    Command {
-        names: &["snapshot", "snap"],
-        needs_server: true,
-        protected: true,
-        post: false,
-        run: state::snapshot,
-    },
+    protected(&["snapshot", "snap"], false, state::snapshot),
     get(&["server_stats", "srvr"], true, stats::server_stats),
     get(&["stats", "stat"], true, stats::stats),
     get(&["stat_reset", "srst"], true, stats::stat_reset),

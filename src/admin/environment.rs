@@ -9,6 +9,10 @@ use crate::four_letter::full_version;
 
 const NOT_APPLICABLE: &str = "<NA>";
 
+/// The environment's rows that are JVM system properties corral can answer too.
+const STANDARD_PROPERTIES: &[&str] =
+    &["java.io.tmpdir", "os.name", "os.arch", "os.version", "user.name", "user.home", "user.dir"];
+
 /// ZooKeeper's `Environment.list()`, key for key (the admin `environment`, the `envi` word).
 pub fn rows() -> Vec<(&'static str, String)> {
     let (free, max, total) = memory_mb();
@@ -20,13 +24,13 @@ pub fn rows() -> Vec<(&'static str, String)> {
         ("java.home", NOT_APPLICABLE.into()),
         ("java.class.path", NOT_APPLICABLE.into()),
         ("java.library.path", NOT_APPLICABLE.into()),
-        ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
+        ("java.io.tmpdir", temp_dir()),
         ("java.compiler", NOT_APPLICABLE.into()),
         ("os.name", "Linux".into()),
         ("os.arch", java_arch().into()),
         ("os.version", os_release()),
         ("user.name", user_name()),
-        ("user.home", std::env::var("HOME").unwrap_or_default()),
+        ("user.home", home()),
         ("user.dir", current_dir()),
         ("os.memory.free", format!("{free}MB")),
         ("os.memory.max", format!("{max}MB")),
@@ -42,21 +46,15 @@ pub fn environment(_: &Call, answer: &mut Answer) {
 
 /// The `-D` properties corral was started with, and the standard ones it can answer, sorted.
 pub fn system_properties(call: &Call, answer: &mut Answer) {
-    let mut properties: BTreeMap<String, String> = [
-        ("file.separator", "/".to_owned()),
-        ("line.separator", "\n".to_owned()),
-        ("path.separator", ":".to_owned()),
-        ("os.name", "Linux".to_owned()),
-        ("os.arch", java_arch().to_owned()),
-        ("os.version", os_release()),
-        ("user.name", user_name()),
-        ("user.home", std::env::var("HOME").unwrap_or_default()),
-        ("user.dir", current_dir()),
-        ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let mut properties: BTreeMap<String, String> = rows()
+        .into_iter()
+        .filter(|(key, _)| STANDARD_PROPERTIES.contains(key))
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect();
+    for (key, value) in [("file.separator", "/"), ("line.separator", "\n"), ("path.separator", ":")]
+    {
+        properties.insert(key.to_owned(), value.to_owned());
+    }
     properties.extend(call.node.config.jvm_properties.clone());
     for (key, value) in properties {
         answer.fields.put(key, value);
@@ -91,6 +89,14 @@ fn user_name() -> String {
             uid.to_string()
         }
     })
+}
+
+fn temp_dir() -> String {
+    std::env::temp_dir().display().to_string()
+}
+
+fn home() -> String {
+    std::env::var("HOME").unwrap_or_default()
 }
 
 fn current_dir() -> String {
