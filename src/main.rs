@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let mut args = Args::parse();
     if args.docker_entrypoint {
+        docker::become_zookeeper(|name| std::env::var(name).ok())?;
         args.config = Some(docker::prepare(|name| std::env::var(name).ok())?);
     }
     // ZooKeeper's scripts read java.env from the config's directory.

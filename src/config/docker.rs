@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 const CONF_DIR: (&str, &str) = ("ZOO_CONF_DIR", "/conf");
 const DATA_DIR: (&str, &str) = ("ZOO_DATA_DIR", "/data");
 const DATA_LOG_DIR: (&str, &str) = ("ZOO_DATA_LOG_DIR", "/datalog");
+const LOG_DIR: (&str, &str) = ("ZOO_LOG_DIR", "/logs");
+
+/// The image's `zookeeper` user and group.
+const ZOOKEEPER_ID: u32 = 1000;
 
 /// Settings written as `key=value` lines, in the entrypoint's order, with its defaults.
 const SETTINGS: &[(&str, &str, &str)] = &[
@@ -25,6 +29,51 @@ const SETTINGS: &[(&str, &str, &str)] = &[
 
 const DEFAULT_SERVERS: &str = "server.1=localhost:2888:3888;2181";
 
+/// The official entrypoint's first step: started as root, give the data, data log and log
+/// directories to the zookeeper user (uid and gid 1000), then become that user, so that a
+/// host directory mounted there works and no file is left that the user cannot open.
+pub fn become_zookeeper(env: impl Fn(&str) -> Option<String>) -> io::Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    for (name, default) in [DATA_DIR, DATA_LOG_DIR, LOG_DIR] {
+        let dir = PathBuf::from(env(name).unwrap_or_else(|| default.to_owned()));
+        give_to_zookeeper(&dir).map_err(|e| at(&dir, e))?;
+    }
+    // SAFETY: plain system calls on this process; glibc applies them to every thread.
+    let dropped = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(ZOOKEEPER_ID) == 0
+            && libc::setuid(ZOOKEEPER_ID) == 0
+    };
+    match dropped {
+        true => Ok(()),
+        false => Err(io::Error::last_os_error()),
+    }
+}
+
+/// `chown -R zookeeper:zookeeper` of what is not the user's already; a missing path is made.
+fn give_to_zookeeper(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(path)?;
+            std::fs::symlink_metadata(path)?
+        }
+        other => other?,
+    };
+    if meta.uid() != ZOOKEEPER_ID || meta.gid() != ZOOKEEPER_ID {
+        std::os::unix::fs::lchown(path, Some(ZOOKEEPER_ID), Some(ZOOKEEPER_ID))?;
+    }
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            give_to_zookeeper(&entry?.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes what is missing and returns the zoo.cfg to run with.
 pub fn prepare(env: impl Fn(&str) -> Option<String>) -> io::Result<PathBuf> {
     let var = |(name, default): (&str, &str)| env(name).unwrap_or_else(|| default.to_owned());
@@ -33,16 +82,22 @@ pub fn prepare(env: impl Fn(&str) -> Option<String>) -> io::Result<PathBuf> {
     let cfg = conf.join("zoo.cfg");
     if !cfg.exists() {
         let text = zoo_cfg(&env, &data, Path::new(&var(DATA_LOG_DIR)));
-        std::fs::create_dir_all(&conf)?;
-        std::fs::write(&cfg, text)?;
+        std::fs::create_dir_all(&conf).map_err(|e| at(&conf, e))?;
+        std::fs::write(&cfg, text).map_err(|e| at(&cfg, e))?;
         tracing::info!(path = %cfg.display(), "wrote zoo.cfg from the ZOO_* environment");
     }
     let myid = data.join("myid");
     if !myid.exists() {
-        std::fs::create_dir_all(&data)?;
-        std::fs::write(&myid, format!("{}\n", env("ZOO_MY_ID").unwrap_or_else(|| "1".into())))?;
+        let id = env("ZOO_MY_ID").unwrap_or_else(|| "1".into());
+        std::fs::create_dir_all(&data).map_err(|e| at(&data, e))?;
+        std::fs::write(&myid, format!("{id}\n")).map_err(|e| at(&myid, e))?;
     }
     Ok(cfg)
+}
+
+/// The error, with the file or directory it is about (the container's user may not own it).
+fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// The entrypoint's zoo.cfg: the directories, the settings, each word of `ZOO_SERVERS` as a
@@ -107,6 +162,24 @@ mod tests {
         prepare(&env).unwrap();
         assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "tickTime=1000\n");
         assert_eq!(std::fs::read_to_string(dir.path().join("data/myid")).unwrap(), "7\n");
+    }
+
+    #[test]
+    fn the_data_directories_are_given_to_the_zookeeper_user() {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return; // only root can give files away; CI runs as root
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data/version-2")).unwrap();
+        std::fs::write(dir.path().join("data/version-2/log"), b"x").unwrap();
+        give_to_zookeeper(&dir.path().join("data")).unwrap();
+        give_to_zookeeper(&dir.path().join("logs")).unwrap();
+        for path in ["data", "data/version-2", "data/version-2/log", "logs"] {
+            let meta = std::fs::metadata(dir.path().join(path)).unwrap();
+            assert_eq!((meta.uid(), meta.gid()), (ZOOKEEPER_ID, ZOOKEEPER_ID), "{path}");
+        }
     }
 
     #[test]

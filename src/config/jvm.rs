@@ -218,7 +218,8 @@ mod tests {
     fn the_super_digest_is_taken_from_its_system_property() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("zoo.cfg");
-        std::fs::write(&cfg, "tickTime=2000\nenforceQuota=false\n").unwrap();
+        let text = format!("tickTime=2000\nenforceQuota=false\ndataDir={}\n", dir.path().display());
+        std::fs::write(&cfg, text).unwrap();
         let flags = JvmFlags::parse(
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:abc= \
              -Dzookeeper.enforceQuota=true -Djute.maxbuffer=4096",

@@ -211,6 +211,10 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         let mut pairs = parse_lines(&text)?;
+        if !pairs.contains_key("dataDir") {
+            // ZooKeeper refuses a zoo.cfg without one, rather than guess where data goes.
+            return Err(ConfigError::Invalid { line: 1, message: "dataDir is not set".into() });
+        }
         let from_flags: Vec<(String, String)> = flags
             .config_keys(|key| pairs.contains_key(key))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -226,8 +230,12 @@ impl Config {
             config.server_id = ensemble::check_member(&config, myid?)?;
             ensemble::take_client_address(&mut config, &pairs)?;
         } else if let Ok(Some(id)) = myid {
-            // Standalone, as in ZooKeeper, a myid only names the server (session ids).
+            // Standalone, a myid names the server (session ids) and, as in ZooKeeper, picks
+            // the `server.N` line whose `;` part gives the client port.
             config.server_id = id;
+            if config.ensemble.members.contains_key(&u64::from(id)) {
+                ensemble::take_client_address(&mut config, &pairs)?;
+            }
         }
         Ok(config)
     }
@@ -351,8 +359,9 @@ impl Config {
         QueueLimits { soft: self.client_queue_bytes, hard: self.client_queue_max_bytes }
     }
 
+    /// `srvr` is always allowed, as in ZooKeeper (its scripts depend on it).
     pub fn four_letter_allowed(&self, command: &str) -> bool {
-        self.four_letter_whitelist.iter().any(|w| w == "*" || w == command)
+        command == "srvr" || self.four_letter_whitelist.iter().any(|w| w == "*" || w == command)
     }
 }
 

@@ -35,3 +35,37 @@ fn a_bad_value_names_its_line() {
     let err = Config::from_text("dataDir=d\ntickTime=0").unwrap_err();
     assert_eq!(err.to_string(), "line 2: tickTime is not set");
 }
+
+/// A zoo.cfg file and, if given, a myid beside its data.
+fn file_config(text: &str, myid: Option<&str>) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    if let Some(id) = myid {
+        std::fs::write(data.join("myid"), id).unwrap();
+    }
+    let cfg = dir.path().join("zoo.cfg");
+    std::fs::write(&cfg, text.replace("{data}", &data.display().to_string())).unwrap();
+    Config::from_file(&cfg)
+}
+
+#[test]
+fn a_zoo_cfg_without_a_data_dir_is_refused() {
+    let error = file_config("tickTime=2000\n", None).unwrap_err();
+    assert!(error.to_string().contains("dataDir is not set"), "{error}");
+}
+
+#[test]
+fn standalone_takes_its_client_port_from_its_server_line() {
+    let text = "dataDir={data}\nserver.1=localhost:2888:3888;2182\n";
+    assert_eq!(file_config(text, Some("1")).unwrap().client_addr.port(), 2182);
+    let conflicting = "dataDir={data}\nclientPort=2181\nserver.1=localhost:2888:3888;2182\n";
+    assert!(file_config(conflicting, Some("1")).is_err());
+}
+
+#[test]
+fn srvr_is_always_allowed() {
+    let config = Config::from_text("4lw.commands.whitelist=ruok\n").unwrap();
+    assert!(config.four_letter_allowed("srvr") && config.four_letter_allowed("ruok"));
+    assert!(!config.four_letter_allowed("mntr"));
+}

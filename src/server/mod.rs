@@ -72,7 +72,9 @@ impl Server {
     ) -> Result<Server, StartError> {
         let Listeners { client: listener, peer, metrics: metrics_listener, admin } =
             listeners.into();
-        std::fs::create_dir_all(&config.data_dir)?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", config.data_dir.display()))
+        })?;
         let passwords = PasswordKey::load_or_create(&config.data_dir)?;
         let metrics = Arc::new(Metrics::default());
         // Attached before anything runs, so start-up's own measurements reach Prometheus.

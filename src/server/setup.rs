@@ -55,7 +55,8 @@ pub fn replication_settings(config: &Config, metrics: &Arc<Metrics>) -> Settings
 }
 
 /// The peers and cluster id of the ensemble in `config`: every member computes the same id
-/// from the same lines, and a server of another ensemble, whose lines differ, is refused.
+/// from the same lines, and a server of another ensemble, whose ids, ports or roles differ,
+/// is refused.
 pub fn ensemble_settings(config: &Config) -> EnsembleSettings {
     let members = config.ensemble.members.values();
     let peers = members
@@ -66,9 +67,12 @@ pub fn ensemble_settings(config: &Config) -> EnsembleSettings {
             voter: m.peer_type == crate::config::PeerType::Participant,
         })
         .collect();
+    // Ids, ports and roles, not hosts: a member may name itself 0.0.0.0 where the others name
+    // its host (a common container setup), and the `;` client part is its own business.
     let mut hash = Sha256::new();
-    for member in members {
-        hash.update(format!("server.{}={}\n", member.id, member.config_text()));
+    for m in members {
+        let role = m.peer_type == crate::config::PeerType::Participant;
+        hash.update(format!("server.{}:{}:{}:{role}\n", m.id, m.quorum.port, m.election_port));
     }
     let cluster: ClusterId = hash.finalize().into();
     EnsembleSettings { peers, cluster }

@@ -36,6 +36,9 @@ impl PasswordKey {
         let file = dir.join(SECRET_FILE);
         match std::fs::read(&file) {
             Ok(bytes) if bytes.len() == 32 => {
+                // Older versions left it readable by all.
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
                 let mut secret = [0u8; 32];
                 secret.copy_from_slice(&bytes);
                 Ok(PasswordKey::new(secret))
@@ -48,10 +51,10 @@ impl PasswordKey {
                 let mut secret = [0u8; 32];
                 std::fs::File::open("/dev/urandom")
                     .and_then(|mut f| io::Read::read_exact(&mut f, &mut secret))?;
-                std::fs::write(&file, secret)?;
+                write_private(&file, &secret).map_err(|e| at(&file, e))?;
                 Ok(PasswordKey::new(secret))
             }
-            Err(e) => Err(e),
+            Err(e) => Err(at(&file, e)),
         }
     }
 
@@ -88,6 +91,32 @@ impl SessionIdGenerator {
     }
 }
 
+/// Writes `bytes` to `path` readable by this user alone (anyone who can read the secret can
+/// compute every session's password), durably: a crash leaves the old state or the new one.
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let temp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)?;
+    match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// The error, with the file it is about.
+fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +137,9 @@ mod tests {
         let first = PasswordKey::load_or_create(dir.path()).unwrap();
         let second = PasswordKey::load_or_create(dir.path()).unwrap();
         assert_eq!(first.password(42), second.password(42));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(SECRET_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner may read it");
     }
 
     #[test]

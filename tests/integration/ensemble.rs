@@ -151,3 +151,20 @@ async fn four_letter_words_and_zookeeper_config_report_the_ensemble() {
     assert_eq!((stat.version, stat.mzxid), (-1, 0));
     cluster.stop_all().await;
 }
+
+/// The pattern the official docker image's documentation long showed: each member names
+/// itself 0.0.0.0 (so it binds every address) where the others name its host.
+#[tokio::test]
+async fn members_that_name_themselves_0_0_0_0_form_one_ensemble() {
+    let mut cluster = Cluster::new(3, 0).await;
+    let shared = cluster.text.clone();
+    for i in 0..3 {
+        let port = cluster.members[i].quorum.port();
+        cluster.text = shared.replace(&format!("127.0.0.1:{port}:"), &format!("0.0.0.0:{port}:"));
+        cluster.start(i).await;
+    }
+    let leader = cluster.leader().await;
+    let mut c = Client::connect(cluster.addr((leader + 1) % 3)).await;
+    assert!(c.create("/formed", b"", 0).await.is_ok());
+    cluster.stop_all().await;
+}

@@ -11,17 +11,12 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The cluster id every member derives from the `server.N` lines (as `/zookeeper/config`
-/// shows them): anyone can compute it, which is why it is a guard, not a password.
+/// The cluster id every member derives from the `server.N` lines (their ids, ports and
+/// roles): anyone can compute it, which is why it is a guard, not a password.
 fn cluster_id(cluster: &Cluster) -> Vec<u8> {
     let mut hash = Sha256::new();
     for m in &cluster.members {
-        hash.update(format!(
-            "server.{}=127.0.0.1:{}:{}:participant\n",
-            m.id,
-            m.quorum.port(),
-            m.id
-        ));
+        hash.update(format!("server.{}:{}:{}:true\n", m.id, m.quorum.port(), m.id));
     }
     hash.finalize().to_vec()
 }

@@ -36,8 +36,8 @@ async fn java_env_and_the_environment_set_properties_the_last_one_winning() {
     // JVMFLAGS comes after SERVER_JVMFLAGS on ZooKeeper's java command line, so it wins.
     assert!(four_letter(addr, "mntr").await.starts_with("zk_version\t"));
     assert_eq!(
-        four_letter(addr, "srvr").await,
-        "srvr is not executed because it is not in the whitelist.\n"
+        four_letter(addr, "conf").await,
+        "conf is not executed because it is not in the whitelist.\n"
     );
     let once = |needle: &str| log.iter().filter(|l| l.contains(needle)).count() == 1;
     assert!(once("zookeeper.no.such.key"), "unknown property reported once: {log:?}");
