@@ -140,6 +140,12 @@ for target in ${targets//,/ }; do
     scenario_pid=
     "$py" "$here/lib/zkserver.py" stop --dir "$sdir"
     cp "$sdir/server.log" "$out/" 2>/dev/null || true
+    # An ensemble's members keep their logs in m1/, m2/, ...: keep each, to explain a failure.
+    for member in "$sdir"/m*/; do
+      if [[ -f $member/server.log ]]; then
+        cp "$member/server.log" "$out/server-$(basename "$member").log"
+      fi
+    done
     if ((rc == 0)); then
       summary+=("PASS  $target  $scenario  ($((SECONDS - started))s)")
     else
