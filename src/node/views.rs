@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::conn::LatencyStats;
 use super::Node;
+use crate::store::disk::bytes_under;
 use crate::watch::ConnId;
 
 /// One client connection, as `cons` and the admin `connections` show it.
@@ -148,23 +148,6 @@ impl Node {
     pub fn storage_bytes(&self) -> (u64, u64) {
         let snapshots = self.config.data_dir.join("corral").join("snapshots");
         let log = self.config.data_log_dir.join("corral");
-        (dir_bytes(&snapshots, None), dir_bytes(&log, Some(&snapshots)))
+        (bytes_under(&snapshots, None), bytes_under(&log, Some(&snapshots)))
     }
-}
-
-/// The bytes of the files under `dir`, but not under `skip`.
-fn dir_bytes(dir: &Path, skip: Option<&Path>) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut total = 0;
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path();
-        match entry.metadata() {
-            Ok(m) if m.is_dir() && Some(path.as_path()) != skip => total += dir_bytes(&path, skip),
-            Ok(m) if m.is_file() => total += m.len(),
-            _ => {}
-        }
-    }
-    total
 }

@@ -259,14 +259,6 @@ impl Builder {
     }
 }
 
-/// The bytes of the files in a snapshot's directory (or of the file itself).
-fn dir_bytes(path: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return std::fs::metadata(path).map_or(0, |m| m.len());
-    };
-    entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()
-}
-
 /// One running (or about to run) snapshot writer in `Snapshots::writers`.
 struct WriterCount(Arc<Snapshots>);
 
@@ -307,7 +299,7 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         snapshots.clone().spawn_writer(meta, state, counted, done).map_err(sm_err)?;
         let file = written.await.map_err(sm_err)?.map_err(sm_err)?;
         let ms = started.elapsed().as_millis() as u64;
-        let bytes = dir_bytes(&file.path);
+        let bytes = crate::store::disk::bytes_under(&file.path, None);
         tracing::info!(path = %file.path.display(), ms, bytes, "wrote a snapshot");
         snapshots.metrics.observe(Summary::SnapshotTime, ms);
         snapshots.metrics.observe(Summary::SnapshotBytes, bytes);

@@ -13,6 +13,7 @@ use heed::WithoutTls;
 use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions};
 use thiserror::Error;
 
+pub mod disk;
 mod mapping;
 pub mod snapshot;
 
