@@ -115,11 +115,11 @@ pub fn primary_names() -> Vec<&'static str> {
 }
 
 /// How a request was made, as far as the commands care.
-pub struct Request<'a> {
-    pub name: &'a str,
+pub struct Request {
+    pub name: String,
     pub post: bool,
-    pub args: &'a HashMap<String, String>,
-    pub authorization: Option<&'a str>,
+    pub args: HashMap<String, String>,
+    pub authorization: Option<String>,
     pub peer: IpAddr,
 }
 
@@ -133,7 +133,7 @@ pub enum Reply {
 /// Runs `request` as ZooKeeper does: unknown name, then not serving, then auth, then the
 /// command. The errors before the command echo the name as typed; answers name the primary.
 pub fn answer(node: &Node, request: &Request) -> Reply {
-    let name = request.name;
+    let name = request.name.as_str();
     let Some(command) = find(name) else {
         log_unknown(name);
         let error = format!("Unknown command: {name}");
@@ -144,7 +144,7 @@ pub fn answer(node: &Node, request: &Request) -> Reply {
         return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()));
     }
     if command.protected {
-        if let Err(refusal) = auth::check(node, request.authorization, request.peer) {
+        if let Err(refusal) = auth::check(node, request.authorization.as_deref(), request.peer) {
             let error = refusal.error().to_owned();
             return Reply::Json(refusal.status(), envelope(name, Some(error), Object::new()));
         }
@@ -153,7 +153,7 @@ pub fn answer(node: &Node, request: &Request) -> Reply {
         return Reply::WrongMethod;
     }
     let mut answer = Answer { status: StatusCode::OK, fields: Object::new() };
-    (command.run)(&Call { node, args: request.args }, &mut answer);
+    (command.run)(&Call { node, args: &request.args }, &mut answer);
     Reply::Json(answer.status, envelope(command.primary(), None, answer.fields))
 }
 

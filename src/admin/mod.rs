@@ -16,7 +16,6 @@ mod quorum;
 mod state;
 mod stats;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use hyper::{Method, StatusCode};
@@ -87,8 +86,9 @@ impl Admin {
         let Some(args) = path::query_args(&head.query) else {
             return status(StatusCode::BAD_REQUEST);
         };
+        let authorization = head.authorization;
         let request =
-            Owned { name, post, args, authorization: head.authorization, peer: head.peer };
+            Request { name, post, args, authorization, peer: head.peer.ip().to_canonical() };
         if !commands::is_heavy(&request.name) {
             return reply(&self.node, &request);
         }
@@ -102,24 +102,8 @@ impl Admin {
     }
 }
 
-/// A request's parts, owned, to be moved to a blocking thread.
-struct Owned {
-    name: String,
-    post: bool,
-    args: HashMap<String, String>,
-    authorization: Option<String>,
-    peer: std::net::SocketAddr,
-}
-
-fn reply(node: &Node, r: &Owned) -> Reply {
-    let request = Request {
-        name: &r.name,
-        post: r.post,
-        args: &r.args,
-        authorization: r.authorization.as_deref(),
-        peer: r.peer.ip().to_canonical(),
-    };
-    match answer(node, &request) {
+fn reply(node: &Node, request: &Request) -> Reply {
+    match answer(node, request) {
         commands::Reply::Json(code, json) => http::text(code, "application/json", json.pretty()),
         commands::Reply::WrongMethod => status(StatusCode::INTERNAL_SERVER_ERROR),
     }

@@ -6,6 +6,7 @@ use super::json::{Json, Object};
 use crate::four_letter::ensemble::mode;
 use crate::four_letter::full_version;
 use crate::four_letter::monitor::{self, Value};
+use crate::metrics::GaugeValue;
 use crate::node::{ConnectionView, Node};
 use crate::replication::Role;
 
@@ -31,6 +32,13 @@ pub fn monitor(call: &Call, answer: &mut Answer) {
             Value::Text(v) => Json::Str(v),
         };
         answer.fields.put(key, value);
+    }
+}
+
+fn gauge_json(value: GaugeValue) -> Json {
+    match value {
+        GaugeValue::Int(v) => Json::Int(v),
+        GaugeValue::Float(v) => Json::Float(v),
     }
 }
 
@@ -89,18 +97,13 @@ pub fn stats(call: &Call, answer: &mut Answer) {
     answer.fields.put("secure_connections", Vec::<Json>::new());
 }
 
-/// The fields of ZooKeeper's `ServerStats` bean, in the order Jackson writes them; the
-/// numbers are mntr's gauges of the same names.
+/// The fields of ZooKeeper's `ServerStats` bean, in the order a live ZooKeeper gave them; the
+/// numbers are the server's gauges of the same names (mntr's).
 fn server_stats_object(node: &Node) -> Object {
-    let gauges = monitor::rows(node);
+    let gauges = node.gauges();
     let gauge = |name: &str| {
-        let value = gauges.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        match value {
-            Some(Value::Int(v)) => Json::Int(v),
-            Some(Value::Float(v)) => Json::Float(v),
-            Some(Value::Text(v)) => Json::Str(v),
-            None => Json::Int(0),
-        }
+        let found = gauges.iter().find(|g| g.name == name && g.key.is_none());
+        found.map_or(Json::Int(0), |g| gauge_json(g.value))
     };
     let (data_size, log_size) = node.storage_bytes();
     let mut o = Object::new();
@@ -115,15 +118,19 @@ fn server_stats_object(node: &Node) -> Object {
     o.put("provider_null", false);
     o.put("server_state", mode(node));
     o.put("last_processed_zxid", node.last_zxid());
-    o.put("outstanding_requests", gauge("outstanding_requests"));
-    o.put("avg_latency", gauge("avg_latency"));
-    o.put("max_latency", gauge("max_latency"));
-    o.put("min_latency", gauge("min_latency"));
-    o.put("num_alive_client_connections", gauge("num_alive_connections"));
-    o.put("auth_failed_count", gauge("auth_failed_count"));
-    o.put("non_mtlsremote_conn_count", gauge("non_mtls_remote_conn_count"));
-    o.put("non_mtlslocal_conn_count", gauge("non_mtls_local_conn_count"));
-    o.put("uptime", gauge("uptime"));
+    for (field, name) in [
+        ("outstanding_requests", "outstanding_requests"),
+        ("avg_latency", "avg_latency"),
+        ("max_latency", "max_latency"),
+        ("min_latency", "min_latency"),
+        ("num_alive_client_connections", "num_alive_connections"),
+        ("auth_failed_count", "auth_failed_count"),
+        ("non_mtlsremote_conn_count", "non_mtls_remote_conn_count"),
+        ("non_mtlslocal_conn_count", "non_mtls_local_conn_count"),
+        ("uptime", "uptime"),
+    ] {
+        o.put(field, gauge(name));
+    }
     o
 }
 
