@@ -1,6 +1,7 @@
 """The compose ensemble, end to end: from images built on this machine, docker/docker-compose.yml
 brings up three corral servers and a Prometheus. A stock client (kazoo) writes through every
-server; Prometheus must see all three targets up and a write counter move; the leader's
+server; Prometheus must see all three targets up, evaluate every alert rule without error,
+and see a write counter move; the leader's
 container is stopped, and a new leader must serve every acknowledged write. Everything it
 created (containers, network, volumes, images) is removed at the end, pass or fail.
 
@@ -92,6 +93,13 @@ def targets_up(prom):
     return len(targets) == 3 and all(t["health"] == "up" for t in targets)
 
 
+def rules_evaluated(prom):
+    """Every alert rule loaded and evaluated without error (so each query parses and runs)."""
+    rules = [r for g in prometheus(prom, "/api/v1/rules")["groups"] for r in g["rules"]]
+    bad = [r["name"] for r in rules if r.get("health") != "ok" or r.get("lastError")]
+    return len(rules) > 0 and not bad
+
+
 def proposals(prom):
     result = prometheus(prom, "/api/v1/query?query=sum(proposal_count)")["result"]
     return float(result[0]["value"][1]) if result else 0.0
@@ -133,6 +141,7 @@ def run():
     leader = until("a leader, the others following", lambda: settled_leader(ports))
     print("compose_check: %s leads; clients on %s" % (leader, ports))
     until("Prometheus to scrape all three servers", lambda: targets_up(prom))
+    until("ZooKeeper's alert rules to load and evaluate", lambda: rules_evaluated(prom))
     before = proposals(prom)
     acknowledged = write_through_each(ports)
     print("compose_check: %d writes acknowledged through the three servers" % len(acknowledged))

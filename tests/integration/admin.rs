@@ -166,7 +166,6 @@ async fn answers_follow_the_sessions_watches_and_tree() {
     let brief: Vec<&String> = stats["connections"][0].as_object().unwrap().keys().collect();
     assert_eq!(brief.len(), 5, "stats lists connections briefly: {brief:?}");
     let srvr = ok(a.admin, "srvr").await;
-    // The root, /zookeeper, its config and quota nodes, /app and /app/e.
     let mntr_nodes = four_letter(a.server.addr, "mntr").await;
     let nodes = srvr["node_count"].as_i64().unwrap();
     assert!(mntr_nodes.contains(&format!("zk_znode_count\t{nodes}\n")), "{mntr_nodes}");
@@ -204,6 +203,32 @@ async fn settings_trace_mask_and_quorum_views_on_a_standalone_server() {
     let env = ok(a.admin, "environment").await;
     assert!(env["zookeeper.version"].as_str().unwrap().starts_with("3.9."));
     assert_eq!(env["os.name"], "Linux");
+    a.server.stop().await;
+}
+
+#[tokio::test]
+async fn dirs_and_last_snapshot_report_the_files_on_disk() {
+    let a = start_admin("snapCount=20\n").await;
+    let none = ok(a.admin, "last_snapshot").await;
+    assert_eq!(
+        (none["zxid"].as_str(), none["timestamp"].as_i64()),
+        (Some("ffffffffffffffff"), Some(-1))
+    );
+    let mut c = Client::connect(a.server.addr).await;
+    for i in 0..60 {
+        c.create(&format!("/s{i}"), b"x", 0).await.unwrap();
+    }
+    let taken =
+        eventually(|| async { ok(a.admin, "lsnp").await["timestamp"].as_i64() > Some(0) }).await;
+    assert!(taken, "a snapshot after snapCount writes is reported");
+    let snapshot = ok(a.admin, "lsnp").await;
+    let zxid = i64::from_str_radix(snapshot["zxid"].as_str().unwrap(), 16).unwrap();
+    let last = ok(a.admin, "srvr").await["server_stats"]["last_processed_zxid"].as_i64().unwrap();
+    assert!(zxid > 0 && zxid <= last, "snapshot at 0x{zxid:x}, last applied 0x{last:x}");
+    let dirs = ok(a.admin, "dirs").await;
+    assert!(dirs["datadir_size"].as_i64() > Some(0), "the snapshots: {dirs}");
+    assert!(dirs["logdir_size"].as_i64() > Some(0), "the log: {dirs}");
+    c.close().await;
     a.server.stop().await;
 }
 
