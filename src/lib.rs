@@ -20,6 +20,7 @@ pub mod four_letter;
 pub mod http;
 pub mod memory;
 pub mod metrics;
+pub mod migrate;
 pub mod node;
 pub mod ops;
 pub mod replication;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use corral::config::docker;
 use corral::config::jvm::{JvmFlags, JAAS_PROPERTY};
 use corral::config::Config;
@@ -16,8 +16,10 @@ use tokio::signal::unix::{signal, SignalKind};
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// A ZooKeeper zoo.cfg, read as-is.
-    #[arg(long)]
+    #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// A JAAS file with a `Server` section of DIGEST-MD5 users, as ZooKeeper reads it.
     #[arg(long)]
@@ -27,6 +29,74 @@ struct Args {
     /// missing, then run with that zoo.cfg.
     #[arg(long, conflicts_with = "config")]
     docker_entrypoint: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write this server's storage (the dataDir of --config, else ./data) from a stopped
+    /// ZooKeeper's data directory: its newest snapshot and the logs after it.
+    Import {
+        /// ZooKeeper's dataDir (holding version-2/snapshot.*).
+        #[arg(long, value_name = "DIR")]
+        zookeeper_data_dir: PathBuf,
+        /// ZooKeeper's dataLogDir (holding version-2/log.*), if not the dataDir.
+        #[arg(long, value_name = "DIR")]
+        zookeeper_log_dir: Option<PathBuf>,
+        /// Replace corral data that is already there.
+        #[arg(long)]
+        replace: bool,
+        /// No progress display.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Write this stopped server's state as a ZooKeeper data directory
+    /// (version-2/snapshot.<zxid>), for ZooKeeper 3.8 or 3.9 to start on.
+    Export {
+        /// The ZooKeeper dataDir to write.
+        #[arg(long, value_name = "DIR")]
+        to_zookeeper_data_dir: PathBuf,
+        /// Remove ZooKeeper snapshots and logs already there.
+        #[arg(long)]
+        replace: bool,
+        /// No progress display.
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+/// Runs `import` or `export` and prints its summary; exits 1 with the reason on failure.
+fn migrate(command: Command, config: &Config) -> ! {
+    use corral::migrate::{export, import};
+    let result = match command {
+        Command::Import { zookeeper_data_dir, zookeeper_log_dir, replace, quiet } => {
+            let options = import::ImportOptions {
+                data_dir: zookeeper_data_dir,
+                log_dir: zookeeper_log_dir,
+                replace,
+                quiet,
+            };
+            import::run(config, &options).map(|summary| {
+                for warning in &summary.report.warnings {
+                    eprintln!("corral import: warning: {warning}");
+                }
+                summary.to_string()
+            })
+        }
+        Command::Export { to_zookeeper_data_dir, replace, quiet } => {
+            let options = export::ExportOptions { to: to_zookeeper_data_dir, replace, quiet };
+            export::run(config, &options).map(|summary| summary.to_string())
+        }
+    };
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("corral: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 /// LMDB maps its files: a page past the end of a file that was cut short (by a failed copy or
@@ -120,6 +190,9 @@ async fn main() -> anyhow::Result<()> {
         if config.sasl_users.is_empty() {
             tracing::warn!(path = %jaas.display(), "the JAAS file has no Server section users");
         }
+    }
+    if let Some(command) = args.command {
+        migrate(command, &config);
     }
     report_ignored(&config, &flags);
     let peer = match config.ensemble.is_distributed() {

@@ -25,7 +25,9 @@ pub struct RaftLog {
     committed: Arc<Mutex<Option<Option<LogId>>>>,
 }
 
-const COMMITTED_KEY: &str = "committed";
+pub(super) const COMMITTED_KEY: &str = "committed";
+pub(super) const VOTE_KEY: &str = "vote";
+pub(super) const PURGED_KEY: &str = "purged";
 
 fn io_err(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
@@ -113,7 +115,7 @@ impl RaftLogStorage<TypeConfig> for RaftLog {
 
     async fn get_log_state(&mut self) -> Result<LogState, StorageError> {
         let purged: Option<LogId> =
-            self.read_json("purged").await.map_err(|e| StorageIOError::read_logs(&e))?;
+            self.read_json(PURGED_KEY).await.map_err(|e| StorageIOError::read_logs(&e))?;
         let store = self.store.clone();
         let last = blocking(move || store.last().map_err(io_err))
             .await
@@ -132,11 +134,11 @@ impl RaftLogStorage<TypeConfig> for RaftLog {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
-        self.write_json("vote", vote).await.map_err(|e| StorageIOError::write_vote(&e).into())
+        self.write_json(VOTE_KEY, vote).await.map_err(|e| StorageIOError::write_vote(&e).into())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
-        self.read_json("vote").await.map_err(|e| StorageIOError::read_vote(&e).into())
+        self.read_json(VOTE_KEY).await.map_err(|e| StorageIOError::read_vote(&e).into())
     }
 
     /// The commit point lets a restart re-apply the log up to where it was. It is written with
@@ -190,7 +192,7 @@ impl RaftLogStorage<TypeConfig> for RaftLog {
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let meta = serde_json::to_vec(&log_id).map_err(|e| StorageIOError::write_logs(&e))?;
         let store = self.store.clone();
-        blocking(move || store.purge_upto(log_id.index, "purged", &meta).map_err(io_err))
+        blocking(move || store.purge_upto(log_id.index, PURGED_KEY, &meta).map_err(io_err))
             .await
             .map_err(|e| StorageIOError::write_logs(&e).into())
     }

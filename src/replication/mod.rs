@@ -12,6 +12,7 @@ mod jobs;
 mod learners;
 mod log_store;
 mod network;
+pub mod offline;
 mod peer;
 mod proposer;
 mod snapshot;

@@ -164,6 +164,15 @@ impl Snapshots {
         spawned.map(drop)
     }
 
+    /// Writes the first snapshot of new storage (`seed`), in the calling thread.
+    pub(super) fn write_seed(
+        &self,
+        meta: &SnapshotMeta,
+        state: &ZkState,
+    ) -> Result<(), SnapshotError> {
+        self.write(meta, state).map(drop)
+    }
+
     fn write(&self, meta: &SnapshotMeta, state: &ZkState) -> Result<SnapshotFile, SnapshotError> {
         let index = meta.last_log_id.map_or(0, |l| l.index);
         let raft = serde_json::to_vec(meta).map_err(|e| corrupt(self.dir.path(), e))?;

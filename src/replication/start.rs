@@ -330,5 +330,14 @@ fn check_log_covers_snapshots(
             store.path().display(),
         )));
     }
+    if newest.is_none() && store.get_meta(super::log_store::PURGED_KEY)?.is_some() {
+        return Err(ReplicationError::Inconsistent(format!(
+            "the log in {} was purged, but {} holds no snapshot: the state before the purge \
+             is missing (an import that did not finish, or snapshots moved away). Refusing to \
+             start from a partial state: restore the snapshots, or import again with --replace",
+            store.path().display(),
+            snapshots.dir().display(),
+        )));
+    }
     Ok(())
 }

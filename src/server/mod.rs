@@ -4,7 +4,7 @@
 
 mod accept;
 mod exposition;
-mod setup;
+pub mod setup;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -93,6 +93,24 @@ impl SessionIdGenerator {
 
 /// Writes `bytes` to `path` readable by this user alone (anyone who can read the secret can
 /// compute every session's password), durably: a crash leaves the old state or the new one.
+/// The password ZooKeeper gives a session: 16 bytes of `java.util.Random` seeded with the id
+/// XOR a constant. Sessions imported from ZooKeeper keep it, so their clients can reconnect.
+pub fn zookeeper_password(session_id: i64) -> Password {
+    const MULTIPLIER: i64 = 0x5_DEEC_E66D;
+    const MASK: i64 = (1 << 48) - 1;
+    const SUPER_SECRET: i64 = 0xB341_5C00;
+    let mut seed = (session_id ^ SUPER_SECRET ^ MULTIPLIER) & MASK;
+    let mut password = [0; PASSWORD_LEN];
+    for chunk in password.chunks_mut(4) {
+        seed = (seed.wrapping_mul(MULTIPLIER).wrapping_add(0xB)) & MASK;
+        let next_int = (seed >> 16) as i32;
+        for (i, byte) in chunk.iter_mut().enumerate() {
+            *byte = (next_int >> (8 * i)) as u8;
+        }
+    }
+    password
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -120,6 +138,21 @@ fn at(path: &Path, e: io::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values printed by `java.util.Random` seeded as ZooKeeper's `generatePasswd` seeds it.
+    #[test]
+    fn zookeeper_passwords_match_javas_random() {
+        let hex = |p: Password| p.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(zookeeper_password(0x0100_0000_0000_0001)),
+            "054cc74a37327db215e702e20c73f005"
+        );
+        assert_eq!(hex(zookeeper_password(-1)), "20f62cb5648dc2d771471c8a2486a9ee");
+        assert_eq!(
+            hex(zookeeper_password(0x7f_1234_5678_9abc)),
+            "e673bc9940b4e7724864ecd8054f6ff4"
+        );
+    }
 
     #[test]
     fn passwords_are_stable_and_distinct() {

@@ -7,6 +7,7 @@ pub mod digest;
 pub mod node;
 pub mod path;
 pub mod quota;
+mod replay;
 mod undo;
 
 pub use data_tree::{DataTree, NewNode, SYSTEM_NODES};

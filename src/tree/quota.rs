@@ -125,6 +125,28 @@ pub fn on_quota_node_created(tree: &mut DataTree, created: &str) -> Option<Undo>
     Some(tree.set_quota_usage(&stats_path, usage.format().into_bytes()))
 }
 
+/// Writes the real usage of `quota` into its stats node as a fresh `count=N,bytes=N`, as
+/// ZooKeeper does when it loads a snapshot and when a stats node is created during replay.
+pub fn reset_usage(tree: &mut DataTree, quota: &str) {
+    let stats_path = node_path(quota, STATS);
+    if tree.contains(&stats_path) {
+        let (count, bytes) = tree.usage(quota);
+        tree.set_quota_usage(&stats_path, format!("count={count},bytes={bytes}").into_bytes());
+    }
+}
+
+/// The quota'd path of a limits or stats node (`/zookeeper/quota/a/b/zookeeper_limits` is
+/// `/a/b`), and whether it is the stats node.
+pub fn quota_of(node: &str) -> Option<(&str, bool)> {
+    let rest = node.strip_prefix(QUOTA_ROOT)?;
+    let leaf = path::child_name(rest);
+    if leaf != LIMITS && leaf != STATS {
+        return None;
+    }
+    let quota = path::parent(rest).filter(|q| !q.is_empty())?;
+    Some((quota, leaf == STATS))
+}
+
 /// One top-level namespace's quotas, summed over the quota'd paths under it, as ZooKeeper's
 /// `quota_*_per_namespace` gauges report them: a hard limit where one is set, else the soft.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
