@@ -13,6 +13,9 @@ mod stream;
 pub mod txnlog;
 pub mod zkdir;
 
+#[cfg(test)]
+mod tests;
+
 pub use progress::Progress;
 
 use crate::replication::ReplicationError;

@@ -20,6 +20,7 @@ mod handshake;
 mod jvm_flags;
 mod listen_address;
 mod metrics;
+mod migrate;
 mod operations;
 mod quota;
 mod restart;

@@ -53,13 +53,20 @@ impl Cluster {
         Cluster { text, members }
     }
 
-    /// Starts member `i` (0-based) on its quorum port and data directory.
-    pub async fn start(&mut self, i: usize) {
-        let member = &mut self.members[i];
+    /// Member `i`'s configuration, as its zoo.cfg and myid give it.
+    pub fn config(&self, i: usize) -> Config {
+        let member = &self.members[i];
         let text = format!("dataDir={}\nclientPort=0\n{}", member.dir.path().display(), self.text);
         let mut config = Config::from_text(&text).unwrap();
         config.server_id = member.id as u8;
         config.client_addr = "127.0.0.1:0".parse().unwrap();
+        config
+    }
+
+    /// Starts member `i` (0-based) on its quorum port and data directory.
+    pub async fn start(&mut self, i: usize) {
+        let config = self.config(i);
+        let member = &mut self.members[i];
         let client = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let peer = TcpListener::bind(member.quorum).await.unwrap();
         let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
