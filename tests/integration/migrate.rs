@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use corral::config::Config;
 use corral::migrate::import::{self, ImportOptions};
 use corral::session::password::zookeeper_password;
-use jute::Request;
 use serde_json::Value;
 
 use crate::common::cluster::Cluster;
