@@ -25,5 +25,8 @@ scripts/check-readme-start.sh
 step "compatibility tests: stock clients against Apache ZooKeeper 3.8 and corral"
 CORRAL_BIN="$PWD/target/release/corral" compat-tests/run.sh
 
+step "migration: Apache ZooKeeper 3.8 -> corral import -> corral export -> ZooKeeper"
+CORRAL_BIN="$PWD/target/release/corral" compat-tests/migrate/run.sh
+
 step "the docker-compose ensemble with Prometheus (images built here, no registry)"
 scripts/test-compose.sh

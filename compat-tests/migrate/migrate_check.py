@@ -258,6 +258,11 @@ def main():
         live.stop()
         live.close()
         print("migrate: PASS")
+    except BaseException:
+        for d in dirs:
+            print("---- last lines of %s/server.log" % d)
+            print(zkserver.log_tail(d, 60))
+        raise
     finally:
         for d in dirs:
             try:
