@@ -67,6 +67,9 @@ fn read_from<R: io::BufRead>(
         state.sessions.insert(id, entry);
     }
     let acls = read_acl_table(r)?;
+    // Interned once per table entry, not once per node.
+    let acls: HashMap<i64, Arc<Vec<Acl>>> =
+        acls.into_iter().map(|(id, acl)| (id, state.tree.intern_acl(acl))).collect();
     read_nodes(r, &mut state.tree, &acls, progress)?;
     check_seal(r)?;
     let digest = read_digest(r)?;
@@ -90,9 +93,10 @@ fn read_acl_table<R: io::BufRead>(r: &mut JuteReader<R>) -> io::Result<HashMap<i
 fn read_nodes<R: io::BufRead>(
     r: &mut JuteReader<R>,
     tree: &mut DataTree,
-    acls: &HashMap<i64, Vec<Acl>>,
+    acls: &HashMap<i64, Arc<Vec<Acl>>>,
     progress: &Progress,
 ) -> io::Result<()> {
+    let open = tree.intern_acl(open_acl());
     loop {
         let raw = r.string()?;
         let raw = raw.as_option().ok_or_else(|| invalid("a node with a null path".into()))?;
@@ -104,13 +108,13 @@ fn read_nodes<R: io::BufRead>(
         let acl_id = r.i64()?;
         let stat = read_stat(r)?;
         let acl = match acl_id {
-            OPEN_ACL_ID => open_acl(),
+            OPEN_ACL_ID => Arc::clone(&open),
             id => acls
                 .get(&id)
                 .cloned()
                 .ok_or_else(|| invalid(format!("{p} refers to ACL {id}, which the table lacks")))?,
         };
-        if !tree.restore(p, data, acl, stat) {
+        if !tree.restore_shared(p, data, acl, stat) {
             return Err(invalid(format!("{p:?} is repeated or not a valid path")));
         }
         progress.node();

@@ -4,6 +4,7 @@
 //! formats this version does not know are refused, naming the file.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::snapfile::{self, ZxidDigest};
 use super::txnlog::LogFile;
@@ -30,6 +31,9 @@ pub struct LoadReport {
     pub digests_checked: u64,
     pub digest_mismatches: u64,
     pub warnings: Vec<String>,
+    /// Time reading the snapshot, and replaying the logs.
+    pub snapshot_time: Duration,
+    pub replay_time: Duration,
 }
 
 /// `dir/version-2`, or `dir` itself if it is already that.
@@ -77,8 +81,11 @@ pub fn load(
     progress: &Progress,
 ) -> Result<(ZkState, LoadReport), MigrateError> {
     let mut report = LoadReport::default();
+    let started = Instant::now();
     let (mut state, digest, snap_bytes) = newest_snapshot(snap_dir, progress, &mut report)?;
     replay::recompute_quotas(&mut state.tree);
+    report.snapshot_time = started.elapsed();
+    let started = Instant::now();
     let snapshot_zxid = state.last_zxid;
     let logs = logs_after(log_dir, snapshot_zxid)?;
     let mut replayer = Replayer { state, digest, report, base: snap_bytes, last: snapshot_zxid };
@@ -87,6 +94,7 @@ pub fn load(
         replayer.replay_file(log, progress)?;
     }
     let Replayer { mut state, mut report, .. } = replayer;
+    report.replay_time = started.elapsed();
     let dead = replay::drop_dead_ephemerals(&mut state);
     if dead > 0 {
         report.warnings.push(format!(

@@ -98,11 +98,22 @@ impl DataTree {
     /// Puts back a node read from a snapshot, in any order; `link_children` follows the last.
     /// An invalid or repeated path is refused with `false`.
     pub fn restore(&mut self, p: &str, data: Buffer, acl: Vec<Acl>, stat: StatPersisted) -> bool {
+        let acl = self.intern_acl(acl);
+        self.restore_shared(p, data, acl, stat)
+    }
+
+    /// `restore` with an ACL already interned (`intern_acl`).
+    pub fn restore_shared(
+        &mut self,
+        p: &str,
+        data: Buffer,
+        acl: Arc<Vec<Acl>>,
+        stat: StatPersisted,
+    ) -> bool {
         if !path::validate(p) || self.nodes.contains_key(p) {
             return false;
         }
-        let node = DataNode::new(data, self.intern_acl(acl), stat);
-        self.insert_unlinked(p, node);
+        self.insert_unlinked(p, DataNode::new(data, acl, stat));
         true
     }
 
