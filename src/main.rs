@@ -158,6 +158,9 @@ async fn bind_admin(config: &Config, from_file: bool) -> anyhow::Result<Option<T
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     exit_on_sigbus();
+    let mut args = Args::parse();
+    // import and export speak through their summary; the server narrates its start.
+    let default_filter = if args.command.is_some() { "warn" } else { "info,openraft=warn" };
     // Logs go to stderr, with colours only on a terminal, so scripts can read them.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -165,10 +168,9 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 // openraft narrates every election and snapshot at info: keep its warnings.
-                .unwrap_or_else(|_| "info,openraft=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
-    let mut args = Args::parse();
     if args.docker_entrypoint {
         docker::become_zookeeper(|name| std::env::var(name).ok())?;
         args.config = Some(docker::prepare(|name| std::env::var(name).ok())?);

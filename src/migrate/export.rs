@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{io_at, refuse_if_serving, snapfile, sync_dir, zkdir, MigrateError, Progress};
+use super::{
+    io_at, lock_data_dir, refuse_if_serving, snapfile, sync_dir, zkdir, MigrateError, Progress,
+};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::ops::ApplyConfig;
@@ -45,9 +47,13 @@ impl std::fmt::Display for ExportSummary {
 /// Exports the storage that `config` names.
 pub fn run(config: &Config, options: &ExportOptions) -> Result<ExportSummary, MigrateError> {
     refuse_if_serving(config.client_addr)?;
+    let _lock = lock_data_dir(config)?;
     let target = zkdir::version_dir(&options.to);
-    refuse_if_holding_data(&target, options.replace)?;
+    let existing = existing_zookeeper_files(&target, options.replace)?;
     let settings = replication_settings(config, &Arc::new(Metrics::default()));
+    if !offline::storage_in_use(&settings)? {
+        return Err(MigrateError::NoCorralData(settings.dirs.log.clone()));
+    }
     let apply_config = ApplyConfig {
         acl: AclPolicy { skip_acl: config.skip_acl, sasl_enabled: config.sasl_enabled },
         extended_types: config.extended_types_enabled,
@@ -56,6 +62,8 @@ pub fn run(config: &Config, options: &ExportOptions) -> Result<ExportSummary, Mi
     let state = offline::load_state(&settings, |state, entry| {
         state.apply(entry, &apply_config);
     })?;
+    // Only now that the state is read is anything in the target removed.
+    remove(&existing)?;
     std::fs::create_dir_all(&target).map_err(io_at(&target))?;
     let name = format!("snapshot.{:x}", state.last_zxid);
     let (temp, file) = (target.join(format!(".{name}.tmp")), target.join(&name));
@@ -79,27 +87,28 @@ pub fn run(config: &Config, options: &ExportOptions) -> Result<ExportSummary, Mi
 }
 
 /// ZooKeeper starts on the newest snapshot and the logs after it: older data in the target
-/// would be mixed with the export.
-fn refuse_if_holding_data(target: &Path, replace: bool) -> Result<(), MigrateError> {
+/// would be mixed with the export. Returns what `--replace` will remove (once the export is
+/// ready to be written).
+fn existing_zookeeper_files(target: &Path, replace: bool) -> Result<Vec<PathBuf>, MigrateError> {
     if !target.exists() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let mut files = zkdir::list(target, "snapshot")?;
-    files.extend(zkdir::list(target, "log")?);
+    let mut files: Vec<PathBuf> =
+        zkdir::list(target, "snapshot")?.into_iter().map(|f| f.path).collect();
+    files.extend(zkdir::list(target, "log")?.into_iter().map(|f| f.path));
     if files.is_empty() {
-        return Ok(());
+        return Ok(files);
     }
     if !replace {
         return Err(MigrateError::NotEmpty(target.to_owned()));
     }
-    for file in files {
-        std::fs::remove_file(&file.path).map_err(io_at(&file.path))?;
-    }
-    for epoch in ["currentEpoch", "acceptedEpoch"] {
-        let path = target.join(epoch);
-        if path.exists() {
-            std::fs::remove_file(&path).map_err(io_at(&path))?;
-        }
+    files.extend(["currentEpoch", "acceptedEpoch"].map(|name| target.join(name)));
+    Ok(files)
+}
+
+fn remove(files: &[PathBuf]) -> Result<(), MigrateError> {
+    for file in files.iter().filter(|f| f.exists()) {
+        std::fs::remove_file(file).map_err(io_at(file))?;
     }
     Ok(())
 }

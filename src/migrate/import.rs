@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::zkdir::{self, LoadReport};
-use super::{io_at, refuse_if_serving, sync_dir, MigrateError, Progress};
+use super::{io_at, lock_data_dir, refuse_if_serving, sync_dir, MigrateError, Progress};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::replication::{offline, Settings};
@@ -67,10 +67,16 @@ impl std::fmt::Display for ImportSummary {
 /// Imports into the storage that `config` names.
 pub fn run(config: &Config, options: &ImportOptions) -> Result<ImportSummary, MigrateError> {
     refuse_if_serving(config.client_addr)?;
+    let _lock = lock_data_dir(config)?;
     let metrics = Arc::new(Metrics::default());
     let settings = replication_settings(config, &metrics);
     if offline::storage_in_use(&settings)? && !options.replace {
         return Err(MigrateError::NotEmpty(settings.dirs.log.clone()));
+    }
+    for dir in std::iter::once(&options.data_dir).chain(&options.log_dir) {
+        if !dir.is_dir() {
+            return Err(MigrateError::NotADirectory(dir.clone()));
+        }
     }
     let snap_dir = zkdir::version_dir(&options.data_dir);
     let log_dir = zkdir::version_dir(options.log_dir.as_deref().unwrap_or(&options.data_dir));
@@ -84,7 +90,11 @@ pub fn run(config: &Config, options: &ImportOptions) -> Result<ImportSummary, Mi
     let staged = Staged::new(config);
     staged.clear()?;
     let seeded = Settings { dirs: staged.dirs(&settings), ..settings.clone() };
-    offline::seed(&seeded, ensemble.as_ref(), &state)?;
+    if let Err(e) = offline::seed(&seeded, ensemble.as_ref(), &state) {
+        // Nothing was replaced; what was written must not fill the disk.
+        let _ = staged.clear();
+        return Err(e.into());
+    }
     staged.commit(&settings)?;
     let summary = summary(&state, report, started.elapsed(), &progress);
     // The command ends here: freeing a million nodes one by one would cost a tenth of it.

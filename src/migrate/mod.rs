@@ -54,6 +54,10 @@ pub enum MigrateError {
     Gap { file: PathBuf, after: i64, found: i64 },
     #[error("{0} already holds data; pass --replace to overwrite it")]
     NotEmpty(PathBuf),
+    #[error("{0} holds no corral data to export (is --config the server's zoo.cfg?)")]
+    NoCorralData(PathBuf),
+    #[error("{0} is not a directory")]
+    NotADirectory(PathBuf),
     #[error("a server answers on {0}: stop it first")]
     ServerRunning(std::net::SocketAddr),
     #[error(transparent)]
@@ -73,6 +77,15 @@ fn refuse_if_serving(addr: std::net::SocketAddr) -> Result<(), MigrateError> {
         Ok(_) => Err(MigrateError::ServerRunning(probe)),
         Err(_) => Ok(()),
     }
+}
+
+/// The lock a running server holds on its dataDir (created if missing, as a server does).
+fn lock_data_dir(
+    config: &crate::config::Config,
+) -> Result<crate::store::lock::DirLock, MigrateError> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+    crate::store::lock::DirLock::acquire(dir).map_err(io_at(dir))
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> MigrateError + '_ {

@@ -1,6 +1,7 @@
 //! ZooKeeper's snapshot file (`version-2/snapshot.<zxid>`), both ways: the header, the
 //! sessions, the ACL table, every node in pre-order (the root under the empty path, `/` to
-//! end), then Adler-32 seals, each over every byte before it, around the optional digest.
+//! end), then Adler-32 seals, each over every byte before it, after the nodes, the optional
+//! digest (3.6+) and the optional last zxid (3.9).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -73,6 +74,11 @@ fn read_from<R: io::BufRead>(
     read_nodes(r, &mut state.tree, &acls, progress)?;
     check_seal(r)?;
     let digest = read_digest(r)?;
+    if digest.is_some() && r.remaining() >= 8 + 13 {
+        // ZooKeeper 3.9's last zxid: the file's name says the same, and wins, as in ZooKeeper.
+        r.i64()?;
+        check_seal(r)?;
+    }
     state.tree.link_children().map_err(|orphan| invalid(format!("{orphan} has no parent")))?;
     Ok(LoadedSnapshot { state, digest })
 }
@@ -148,8 +154,7 @@ fn check_seal<R: io::BufRead>(r: &mut JuteReader<R>) -> io::Result<()> {
     r.string().map(drop)
 }
 
-/// The digest trailer (ZooKeeper 3.6+), absent in older files; a later trailer (3.9's last
-/// zxid) is not needed: the file's name gives the zxid.
+/// The digest trailer (ZooKeeper 3.6+), absent in older files.
 fn read_digest<R: io::BufRead>(r: &mut JuteReader<R>) -> io::Result<Option<ZxidDigest>> {
     if r.remaining() < 20 {
         return Ok(None);
@@ -204,6 +209,9 @@ fn write_to<W: Write>(
     w.i64(state.last_zxid)?;
     w.i32(DIGEST_VERSION)?;
     w.i64(state.tree.digest())?;
+    seal(w)?;
+    // ZooKeeper 3.9's last-zxid trailer, which its admin restore requires; 3.8 ignores it.
+    w.i64(state.last_zxid)?;
     seal(w)
 }
 
@@ -256,6 +264,7 @@ fn write_nodes<W: Write>(
         w.i64(s.pzxid)?;
         pending.extend(node.children.iter().rev().map(|c| path::join(&p, c)));
         progress.node();
+        progress.at(progress.nodes());
     }
     Ok(())
 }

@@ -222,3 +222,48 @@ fn an_exported_snapshot_reads_back_as_the_same_tree() {
     let want: Vec<_> = state.sessions.iter().map(|(id, e)| (*id, *e)).collect();
     assert_eq!(sessions, want);
 }
+
+#[test]
+fn a_snapshot_without_system_nodes_gets_them_as_zookeeper_would() {
+    // Data first written by ZooKeeper 3.4 has no /zookeeper/config; a crafted one may lack more.
+    let mut state =
+        ZkState { tree: crate::tree::DataTree::empty(), last_zxid: 7, ..ZkState::default() };
+    let open = crate::tree::acl::open_acl();
+    assert!(state.tree.restore("/", None, open.clone(), Default::default()));
+    assert!(state.tree.restore("/app", Some(b"x".to_vec()), open, Default::default()));
+    state.tree.link_children().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    snapfile::write(&dir.path().join("snapshot.7"), &state, &Progress::silent()).unwrap();
+    let (loaded, report) = load(dir.path()).unwrap();
+    for p in crate::tree::SYSTEM_NODES {
+        assert!(loaded.tree.contains(p), "{p}");
+    }
+    assert!(loaded.tree.contains("/app"));
+    assert!(
+        report.warnings.iter().any(|w| w.contains("/zookeeper/config")),
+        "{:?}",
+        report.warnings
+    );
+}
+
+#[test]
+fn a_snapshot_without_its_logs_is_loaded_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture().join("snapshot.1fa"), dir.path().join("snapshot.1fa")).unwrap();
+    let (_, report) = load(dir.path()).unwrap();
+    assert!(
+        report.warnings.iter().any(|w| w.contains("--zookeeper-log-dir")),
+        "{:?}",
+        report.warnings
+    );
+}
+
+#[test]
+fn files_that_are_not_plain_or_not_hex_are_not_zookeepers() {
+    let dir = copy_of_fixture();
+    let v2 = dir.path().join("version-2");
+    std::fs::create_dir(v2.join("snapshot.fff")).unwrap();
+    std::fs::write(v2.join("snapshot.-5"), b"not a snapshot").unwrap();
+    let names: Vec<i64> = zkdir::list(&v2, "snapshot").unwrap().iter().map(|f| f.zxid).collect();
+    assert!(!names.contains(&0xfff) && !names.contains(&-5), "{names:?}");
+}

@@ -57,7 +57,13 @@ pub fn list(dir: &Path, prefix: &str) -> Result<Vec<NamedFile>, MigrateError> {
         if parts.next() != Some(prefix) {
             continue;
         }
-        if let Some(zxid) = parts.next().and_then(|hex| i64::from_str_radix(hex, 16).ok()) {
+        let zxid = parts
+            .next()
+            .filter(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|hex| i64::from_str_radix(hex, 16).ok());
+        // A FIFO or device would block or never end; ZooKeeper reads plain files.
+        let is_file = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file());
+        if let (Some(zxid), true) = (zxid, is_file) {
             files.push(NamedFile { zxid, path: entry.path() });
         }
     }
@@ -83,6 +89,10 @@ pub fn load(
     let mut report = LoadReport::default();
     let started = Instant::now();
     let (mut state, digest, snap_bytes) = newest_snapshot(snap_dir, progress, &mut report)?;
+    let added = state.tree.ensure_system_nodes();
+    if !added.is_empty() {
+        report.warnings.push(format!("the snapshot lacked {}; added", added.join(", ")));
+    }
     replay::recompute_quotas(&mut state.tree);
     report.snapshot_time = started.elapsed();
     let started = Instant::now();
@@ -92,6 +102,14 @@ pub fn load(
     replayer.check_snapshot_digest(snapshot_zxid);
     for log in &logs {
         replayer.replay_file(log, progress)?;
+    }
+    if let Some(d) = replayer.digest {
+        replayer.report.warnings.push(format!(
+            "the logs end at zxid {:#x}, before {:#x}, the last change the snapshot holds: \
+             the tree may be missing changes (were the logs in another directory? see \
+             --zookeeper-log-dir)",
+            replayer.last, d.zxid
+        ));
     }
     let Replayer { mut state, mut report, .. } = replayer;
     report.replay_time = started.elapsed();
@@ -150,6 +168,7 @@ fn logs_after(dir: &Path, zxid: i64) -> Result<Vec<NamedFile>, MigrateError> {
         Err(_) if !dir.exists() => Vec::new(),
         Err(e) => return Err(e),
     };
+    // A snapshot's own directory may hold no logs (they live in dataLogDir).
     let first = all.iter().rposition(|f| f.zxid <= zxid).unwrap_or(0);
     Ok(all.into_iter().skip(first).collect())
 }

@@ -26,8 +26,10 @@ const SEED_TERM: u64 = 1;
 /// Whether `settings.dirs` already hold a log or a snapshot.
 pub fn storage_in_use(settings: &Settings) -> Result<bool, ReplicationError> {
     let dirs = &settings.dirs;
-    let has_entries = |dir: &std::path::Path| {
-        std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()).unwrap_or(false)
+    // Something that is not a readable directory counts as in use: it is not ours to replace.
+    let has_entries = |dir: &std::path::Path| match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(_) => dir.exists(),
     };
     Ok(has_entries(&dirs.log) || has_entries(&dirs.snapshots))
 }

@@ -21,6 +21,7 @@ use crate::node::Node;
 use crate::replication;
 use crate::replication::{RaftHandle, ReplicationError};
 use crate::session::password::PasswordKey;
+use crate::store::lock::DirLock;
 pub use accept::{bind_client_port, bind_quorum_port};
 use setup::{ensemble_settings, next_incarnation, replication_settings};
 
@@ -60,6 +61,8 @@ pub struct Server {
     raft: RaftHandle,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    /// Keeps import and export (and a second server) off this data directory.
+    _lock: DirLock,
 }
 
 impl Server {
@@ -75,6 +78,7 @@ impl Server {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             std::io::Error::new(e.kind(), format!("{}: {e}", config.data_dir.display()))
         })?;
+        let lock = DirLock::acquire(&config.data_dir)?;
         let passwords = PasswordKey::load_or_create(&config.data_dir)?;
         let metrics = Arc::new(Metrics::default());
         // Attached before anything runs, so start-up's own measurements reach Prometheus.
@@ -119,7 +123,7 @@ impl Server {
             let url = node.config.admin.command_url.clone();
             tasks.push(crate::admin::serve(node.clone(), listener, url, shutdown.clone()));
         }
-        Ok(Server { addr, node, raft, shutdown, tasks })
+        Ok(Server { addr, node, raft, shutdown, tasks, _lock: lock })
     }
 
     /// Cuts this member off from the members `peers` (empty heals): nothing passes between

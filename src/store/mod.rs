@@ -14,6 +14,7 @@ use heed::{byteorder::BigEndian, CommitOrAbort, Database, Env, EnvFlags, EnvOpen
 use thiserror::Error;
 
 pub mod disk;
+pub mod lock;
 mod mapping;
 pub mod snapshot;
 

@@ -82,6 +82,24 @@ impl DataTree {
         tree
     }
 
+    /// Adds any of `/zookeeper`, `/zookeeper/quota` and `/zookeeper/config` that a restored
+    /// tree lacks (data written before ZooKeeper 3.5 has no config node), as a fresh tree
+    /// has them. Returns the paths added.
+    pub fn ensure_system_nodes(&mut self) -> Vec<&'static str> {
+        let fresh = DataTree::new();
+        let mut added = Vec::new();
+        for p in SYSTEM_NODES {
+            if self.contains(p) {
+                continue;
+            }
+            let node = fresh.get(p).expect("a fresh tree has every system node");
+            let acl = self.intern_acl(node.acl.to_vec());
+            self.insert_raw(p, DataNode::new(node.data.clone(), acl, node.stat));
+            added.push(p);
+        }
+        added
+    }
+
     /// A tree without even the root, to be filled by `restore`.
     pub fn empty() -> Self {
         DataTree {

@@ -54,6 +54,10 @@ impl DataTree {
     /// snapshot would drop it), raising the parent's pzxid to `zxid`. Returns the removed
     /// nodes' count and data bytes, or `None` if `p` is missing.
     pub fn replay_delete(&mut self, p: &str, zxid: i64) -> Option<(i64, i64)> {
+        // No client can delete these; a log that says so is not followed.
+        if super::SYSTEM_NODES.contains(&p) {
+            return None;
+        }
         if let Some(parent) = path::parent(p).filter(|parent| self.contains(parent)) {
             self.change(parent, |node| node.stat.pzxid = node.stat.pzxid.max(zxid));
         }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use corral::config::Config;
+use corral::migrate::export;
 use corral::migrate::import::{self, ImportOptions};
 use corral::session::password::zookeeper_password;
 use serde_json::Value;
@@ -169,4 +170,37 @@ async fn a_member_left_empty_cannot_win_over_imported_members() {
     let mut c = Client::connect(cluster.addr(1)).await;
     assert_serves_zookeepers_tree(&mut c, true).await;
     cluster.stop_all().await;
+}
+
+#[tokio::test]
+async fn import_and_export_refuse_storage_a_server_is_using() {
+    let zookeeper = zookeeper_data_dir();
+    let corral = tempfile::tempdir().unwrap();
+    import_into(&standalone_config(corral.path()), zookeeper.path()).unwrap();
+    let server = common::start_in(corral.path(), SUPER).await;
+    // Another config naming the same storage, with no client port to give the server away.
+    let options = ImportOptions {
+        data_dir: zookeeper.path().into(),
+        log_dir: None,
+        replace: true,
+        quiet: true,
+    };
+    let refused = import::run(&standalone_config(corral.path()), &options).err().unwrap();
+    assert!(refused.to_string().contains("in use"), "{refused}");
+    let out = tempfile::tempdir().unwrap();
+    let export = export::ExportOptions { to: out.path().into(), replace: false, quiet: true };
+    let refused = export::run(&standalone_config(corral.path()), &export).err().unwrap();
+    assert!(refused.to_string().contains("in use"), "{refused}");
+    server.stop().await;
+    export::run(&standalone_config(corral.path()), &export).unwrap();
+}
+
+#[tokio::test]
+async fn an_export_with_nothing_to_export_leaves_the_target_alone() {
+    let target = zookeeper_data_dir();
+    let nothing = tempfile::tempdir().unwrap();
+    let options = export::ExportOptions { to: target.path().into(), replace: true, quiet: true };
+    let refused = export::run(&standalone_config(&nothing.path().join("typo")), &options);
+    assert!(refused.err().unwrap().to_string().contains("no corral data"));
+    assert!(target.path().join("version-2/snapshot.1fa").exists(), "the target was emptied");
 }
