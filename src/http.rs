@@ -70,8 +70,17 @@ pub fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> R
 
 /// A reply with no Content-Type (as Jetty sends the AdminServer's command list).
 pub fn untyped(status: StatusCode, body: impl Into<Bytes>) -> Reply {
-    let mut response = Response::new(Body { data: body.into(), sent: 0, held: None });
+    let body = Body { data: body.into(), sent: 0, file: None, held: None };
+    let mut response = Response::new(body);
     *response.status_mut() = status;
+    response
+}
+
+/// A reply whose body is the `len` bytes of `file`, read a chunk at a time as the client
+/// takes them (a snapshot can be larger than memory should hold).
+pub fn file(status: StatusCode, content_type: &str, file: std::fs::File, len: u64) -> Reply {
+    let mut response = text(status, content_type, Bytes::new());
+    response.body_mut().file = Some((file, len));
     response
 }
 
@@ -88,6 +97,8 @@ pub fn held(mut reply: Reply, permit: OwnedSemaphorePermit) -> Reply {
 pub struct Body {
     data: Bytes,
     sent: usize,
+    /// A file to send instead of `data`, and the bytes of it still to send.
+    file: Option<(std::fs::File, u64)>,
     held: Option<OwnedSemaphorePermit>,
 }
 
@@ -102,6 +113,14 @@ impl hyper::body::Body for Body {
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
+        if let Some((file, remaining)) = &mut this.file {
+            return Poll::Ready(next_file_chunk(file, remaining).map(|chunk| {
+                if *remaining == 0 {
+                    this.held = None;
+                }
+                Ok(Frame::data(chunk))
+            }));
+        }
         if this.data.len() == this.sent {
             return Poll::Ready(None);
         }
@@ -116,11 +135,38 @@ impl hyper::body::Body for Body {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.len() == self.sent
+        match &self.file {
+            Some((_, remaining)) => *remaining == 0,
+            None => self.data.len() == self.sent,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact((self.data.len() - self.sent) as u64)
+        match &self.file {
+            Some((_, remaining)) => SizeHint::with_exact(*remaining),
+            None => SizeHint::with_exact((self.data.len() - self.sent) as u64),
+        }
+    }
+}
+
+/// The next chunk of a file being sent; `None` once it is sent, or if it cannot be read (the
+/// length was promised, so the connection then ends short, and the client sees it). The
+/// file was just written, so this read is served from the page cache.
+fn next_file_chunk(file: &mut std::fs::File, remaining: &mut u64) -> Option<Bytes> {
+    if *remaining == 0 {
+        return None;
+    }
+    let mut chunk = vec![0u8; CHUNK.min(*remaining as usize)];
+    match std::io::Read::read(file, &mut chunk) {
+        Ok(0) | Err(_) => {
+            *remaining = 0;
+            None
+        }
+        Ok(n) => {
+            chunk.truncate(n);
+            *remaining -= n as u64;
+            Some(Bytes::from(chunk))
+        }
     }
 }
 

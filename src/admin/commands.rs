@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use hyper::StatusCode;
 
 use super::json::{Json, Object};
-use super::{auth, environment, quorum, state, stats};
+use super::{auth, backup, environment, quorum, state, stats};
 use crate::four_letter::ensemble::not_serving;
 use crate::node::Node;
 
@@ -17,12 +17,23 @@ pub struct Call<'a> {
     pub node: &'a Node,
     /// The query parameters, the first value of each (as ZooKeeper takes them).
     pub args: &'a HashMap<String, String>,
+    pub limits: &'a Limits,
 }
 
-/// A command's answer before the envelope: its fields and the HTTP status.
+/// What the AdminServer remembers between calls: when `snapshot` last ran (ZooKeeper lets
+/// one through per interval).
+#[derive(Debug, Default)]
+pub struct Limits {
+    pub snapshot_at: parking_lot::Mutex<Option<std::time::Instant>>,
+}
+
+/// A command's answer before the envelope: its fields and the HTTP status, and the headers
+/// and file body of an answer that streams one (`snapshot`).
 pub struct Answer {
     pub status: StatusCode,
     pub fields: Object,
+    pub headers: Vec<(&'static str, String)>,
+    pub stream: Option<(std::fs::File, u64)>,
 }
 
 type Run = fn(&Call, &mut Answer);
@@ -64,10 +75,10 @@ pub static COMMANDS: &[Command] = &[
     get(&["leader", "lead"], true, quorum::leader),
     get(&["monitor", "mntr"], false, stats::monitor),
     get(&["observer_connection_stat_reset", "orst"], true, stats::nothing),
-    protected(&["restore", "rest"], true, state::restore),
+    protected(&["restore", "rest"], true, backup::restore),
     get(&["ruok"], true, stats::nothing),
     get(&["set_trace_mask", "stmk"], false, state::set_trace_mask),
-    protected(&["snapshot", "snap"], false, state::snapshot),
+    protected(&["snapshot", "snap"], false, backup::snapshot),
     get(&["server_stats", "srvr"], true, stats::server_stats),
     get(&["stats", "stat"], true, stats::stats),
     get(&["stat_reset", "srst"], true, stats::stat_reset),
@@ -124,37 +135,49 @@ pub struct Request {
 }
 
 /// What the HTTP side sends back.
+pub type Headers = Vec<(&'static str, String)>;
+
 pub enum Reply {
-    Json(StatusCode, Json),
+    Json(StatusCode, Json, Headers),
+    /// A file's bytes (a snapshot), with the command's headers.
+    Stream(Headers, std::fs::File, u64),
     /// A GET of a POST command or the reverse: ZooKeeper's servlet fails (500).
     WrongMethod,
 }
 
 /// Runs `request` as ZooKeeper does: unknown name, then not serving, then auth, then the
 /// command. The errors before the command echo the name as typed; answers name the primary.
-pub fn answer(node: &Node, request: &Request) -> Reply {
+pub fn answer(node: &Node, limits: &Limits, request: &Request) -> Reply {
     let name = request.name.as_str();
     let Some(command) = find(name) else {
         log_unknown(name);
         let error = format!("Unknown command: {name}");
-        return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()));
+        return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()), vec![]);
     };
     if command.needs_server && not_serving(node) {
         let error = "This ZooKeeper instance is not currently serving requests".to_owned();
-        return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()));
+        return Reply::Json(StatusCode::OK, envelope(name, Some(error), Object::new()), vec![]);
     }
     if command.protected {
         if let Err(refusal) = auth::check(node, request.authorization.as_deref(), request.peer) {
             let error = refusal.error().to_owned();
-            return Reply::Json(refusal.status(), envelope(name, Some(error), Object::new()));
+            let json = envelope(name, Some(error), Object::new());
+            return Reply::Json(refusal.status(), json, vec![]);
         }
     }
     if command.post != request.post {
         return Reply::WrongMethod;
     }
-    let mut answer = Answer { status: StatusCode::OK, fields: Object::new() };
-    (command.run)(&Call { node, args: &request.args }, &mut answer);
-    Reply::Json(answer.status, envelope(command.primary(), None, answer.fields))
+    let mut answer =
+        Answer { status: StatusCode::OK, fields: Object::new(), headers: vec![], stream: None };
+    (command.run)(&Call { node, args: &request.args, limits }, &mut answer);
+    match answer.stream {
+        Some((file, len)) => Reply::Stream(answer.headers, file, len),
+        None => {
+            let json = envelope(command.primary(), None, answer.fields);
+            Reply::Json(answer.status, json, answer.headers)
+        }
+    }
 }
 
 /// At most one line a second, and the name cut short: anyone may ask for any name.

@@ -8,6 +8,7 @@
 //! bounds connections, request heads and their lifetime.
 
 mod auth;
+mod backup;
 mod commands;
 pub mod environment;
 mod json;
@@ -26,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::http::{self, Reply, RequestHead};
 use crate::node::Node;
-use commands::{answer, primary_names, Request};
+use commands::{answer, primary_names, Limits, Request};
 
 /// Answers built at once whose size grows with the sessions, watches or connections: at most
 /// this many are being built or sent at a time, so that clients that never read hold at most
@@ -38,6 +39,7 @@ struct Admin {
     /// Without a trailing slash: "" when the commands are at the root.
     command_url: String,
     heavy: Arc<Semaphore>,
+    limits: Arc<Limits>,
 }
 
 /// Serves the commands under `command_url` on `listener` until `stop`.
@@ -51,7 +53,8 @@ pub fn serve(
         tracing::info!(%addr, url = %command_url, "AdminServer serving its commands");
     }
     let command_url = command_url.trim_end_matches('/').to_owned();
-    let admin = Arc::new(Admin { node, command_url, heavy: Arc::new(Semaphore::new(HEAVY_SLOTS)) });
+    let heavy = Arc::new(Semaphore::new(HEAVY_SLOTS));
+    let admin = Arc::new(Admin { node, command_url, heavy, limits: Arc::default() });
     let handler: http::Handler = Arc::new(move |head: RequestHead| {
         let admin = Arc::clone(&admin);
         Box::pin(async move { admin.respond(head).await })
@@ -90,23 +93,34 @@ impl Admin {
         let request =
             Request { name, post, args, authorization, peer: head.peer.ip().to_canonical() };
         if !commands::is_heavy(&request.name) {
-            return reply(&self.node, &request);
+            return reply(&self.node, &self.limits, &request);
         }
         let Ok(permit) = Arc::clone(&self.heavy).acquire_owned().await else {
             return status(StatusCode::SERVICE_UNAVAILABLE);
         };
-        let node = Arc::clone(&self.node);
-        let built = tokio::task::spawn_blocking(move || reply(&node, &request)).await;
+        let (node, limits) = (Arc::clone(&self.node), Arc::clone(&self.limits));
+        let built = tokio::task::spawn_blocking(move || reply(&node, &limits, &request)).await;
         let built = built.unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
         http::held(built, permit)
     }
 }
 
-fn reply(node: &Node, request: &Request) -> Reply {
-    match answer(node, request) {
-        commands::Reply::Json(code, json) => http::text(code, "application/json", json.pretty()),
-        commands::Reply::WrongMethod => status(StatusCode::INTERNAL_SERVER_ERROR),
+fn reply(node: &Node, limits: &Limits, request: &Request) -> Reply {
+    let (mut reply, headers) = match answer(node, limits, request) {
+        commands::Reply::Json(code, json, headers) => {
+            (http::text(code, "application/json", json.pretty()), headers)
+        }
+        commands::Reply::Stream(headers, file, len) => {
+            (http::file(StatusCode::OK, "application/octet-stream", file, len), headers)
+        }
+        commands::Reply::WrongMethod => (status(StatusCode::INTERNAL_SERVER_ERROR), vec![]),
+    };
+    for (name, value) in headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            reply.headers_mut().insert(name, value);
+        }
     }
+    reply
 }
 
 fn status(code: StatusCode) -> Reply {

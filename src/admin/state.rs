@@ -1,10 +1,7 @@
 //! The AdminServer's views of the data: sessions and ephemerals (`dump`), watches, the
-//! digest log (`hash`), the data directories, the last snapshot, the trace mask; and
-//! `snapshot`/`restore`, which corral does not serve yet.
+//! digest log (`hash`), the data directories, the last snapshot, the trace mask.
 
 use std::sync::atomic::Ordering;
-
-use hyper::StatusCode;
 
 use super::commands::{Answer, Call};
 use super::json::{Json, Object};
@@ -114,17 +111,4 @@ pub fn set_trace_mask(call: &Call, answer: &mut Answer) {
     };
     call.node.stats.trace_mask.store(mask, Ordering::Relaxed);
     answer.fields.put("tracemask", mask);
-}
-
-/// ZooKeeper's answer when `admin.snapshot.enabled=false`: corral's snapshots are not in
-/// ZooKeeper's format, and the command streams ZooKeeper's.
-pub fn snapshot(_: &Call, answer: &mut Answer) {
-    tracing::warn!("admin snapshot: corral does not stream ZooKeeper-format snapshots yet");
-    answer.status = StatusCode::SERVICE_UNAVAILABLE;
-}
-
-/// As `snapshot`, for `admin.restore.enabled=false`.
-pub fn restore(_: &Call, answer: &mut Answer) {
-    tracing::warn!("admin restore: corral does not restore ZooKeeper-format snapshots yet");
-    answer.status = StatusCode::SERVICE_UNAVAILABLE;
 }

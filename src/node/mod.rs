@@ -215,6 +215,11 @@ impl Node {
         self.role.subscribe()
     }
 
+    /// A frozen copy of the whole state (O(1): its maps are persistent), for a dump.
+    pub fn state_copy(&self) -> ZkState {
+        self.state.read().clone()
+    }
+
     pub fn last_zxid(&self) -> i64 {
         self.state.read().last_zxid
     }

@@ -289,8 +289,69 @@ async fn snapshot_and_restore_need_all_on_the_root_through_the_authorization_hea
     assert_eq!(ask("digest").await, (401, "Not authenticated".into()));
     assert_eq!(ask("digest other:pw").await, (403, "Not authorized".into()));
     assert_eq!(ask("ip").await, (403, "Not authorized".into()));
-    // Authorized: corral answers as ZooKeeper does with admin.snapshot.enabled=false.
-    assert_eq!(ask("digest admin:secret").await, (503, Value::Null));
+    // Authorized: restore answers as ZooKeeper does with admin.restore.enabled=false.
+    let auth = [("Authorization", "digest admin:secret")];
+    let (status, _, body) = http_with(a.admin, "POST", "/commands/restore", &auth).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).unwrap()["error"].clone()),
+        (503, Value::Null)
+    );
+    let (status, head, _) = http_bytes(a.admin, "GET", "/commands/snapshot", &auth).await;
+    assert_eq!(status, 200, "{head}");
+    c.close().await;
+    a.server.stop().await;
+}
+
+#[tokio::test]
+async fn snapshot_streams_the_tree_as_a_zookeeper_snapshot_at_most_once_per_interval() {
+    let a = start_admin(
+        "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n",
+    )
+    .await;
+    let mut c = Client::connect(a.server.addr).await;
+    for i in 0..50 {
+        c.create(&format!("/n{i}"), format!("data {i}").as_bytes(), 0).await.unwrap();
+    }
+    c.create("/eph", b"e", 1).await.unwrap();
+    let auth = [("Authorization", "digest super:test")];
+    let (status, head, body) = http_bytes(a.admin, "GET", "/commands/snapshot", &auth).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("content-type: application/octet-stream"), "{head}");
+    let header = |name: &str| {
+        let line = head.lines().find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")));
+        line.map(|l| l.split_once(':').unwrap().1.trim().to_owned()).unwrap_or_default()
+    };
+    let zxid = i64::from_str_radix(header("last_zxid").trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(zxid, a.server.node.last_zxid());
+    assert_eq!(header("snapshot_size"), body.len().to_string());
+
+    // What it streamed is ZooKeeper's format: corral's own import reads it back whole.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("snapshot.{zxid:x}"));
+    std::fs::write(&file, &body).unwrap();
+    let progress = corral::migrate::Progress::silent();
+    let (state, _) = corral::migrate::zkdir::load(dir.path(), dir.path(), &progress).unwrap();
+    let dump = common::dump_tree(&mut c).await;
+    let paths: Vec<&str> = dump.keys().map(String::as_str).collect();
+    let mut read: Vec<&str> = state.tree.paths().collect();
+    read.sort_unstable();
+    assert_eq!(read, paths);
+    for (p, (data, stat, _)) in &dump {
+        let node = state.tree.get(p).unwrap();
+        assert_eq!((&node.data, &node.stat()), (data, stat), "{p}");
+    }
+    assert_eq!(state.sessions.len(), 1, "the client's session");
+
+    // At once again: ZooKeeper's limiter says 429; a moment later, headers only if asked.
+    let (status, _, _) = http_bytes(a.admin, "GET", "/commands/snapshot", &auth).await;
+    assert_eq!(status, 429);
+    let allowed = common::eventually(|| async {
+        let (status, head, body) =
+            http_bytes(a.admin, "GET", "/commands/snapshot?streaming=false", &auth).await;
+        status == 200 && head.contains("snapshot_size") && body.starts_with(b"{")
+    })
+    .await;
+    assert!(allowed, "a snapshot is let through again after the interval");
     c.close().await;
     a.server.stop().await;
 }

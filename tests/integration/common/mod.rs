@@ -431,6 +431,17 @@ pub async fn http_with(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String, String) {
+    let (status, head, body) = http_bytes(addr, method, path, headers).await;
+    (status, head, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// As `http_with`, with the body as bytes (a snapshot is binary).
+pub async fn http_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, Vec<u8>) {
     let mut socket = TcpStream::connect(addr).await.unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
     for (name, value) in headers {
@@ -438,9 +449,10 @@ pub async fn http_with(
     }
     request.push_str("\r\n");
     let _ = socket.write_all(request.as_bytes()).await;
-    let mut text = String::new();
-    let _ = socket.read_to_string(&mut text).await;
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (status, head.to_string(), body.to_string())
+    let mut raw = Vec::new();
+    let _ = socket.read_to_end(&mut raw).await;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&raw[..split]).trim_end().to_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head, raw[split..].to_vec())
 }
