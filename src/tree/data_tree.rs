@@ -48,6 +48,19 @@ fn node_mut<'a>(
     nodes.get_mut(p).map(Arc::make_mut)
 }
 
+/// A new node's stat: created and modified at `zxid` and `time_ms`, all versions 0.
+pub(super) fn new_stat(zxid: i64, time_ms: i64, kind: NodeKind) -> StatPersisted {
+    StatPersisted {
+        czxid: zxid,
+        mzxid: zxid,
+        ctime: time_ms,
+        mtime: time_ms,
+        ephemeral_owner: kind.owner(),
+        pzxid: zxid,
+        ..StatPersisted::default()
+    }
+}
+
 /// Where an ensemble's members publish their config (ZooKeeper's getConfig reads it).
 pub const CONFIG_NODE: &str = "/zookeeper/config";
 
@@ -249,15 +262,7 @@ impl DataTree {
             parent.stat.pzxid = zxid;
             mark
         });
-        let stat = StatPersisted {
-            czxid: zxid,
-            mzxid: zxid,
-            ctime: time_ms,
-            mtime: time_ms,
-            ephemeral_owner: new.kind.owner(),
-            pzxid: zxid,
-            ..StatPersisted::default()
-        };
+        let stat = new_stat(zxid, time_ms, new.kind);
         self.insert_raw(p, DataNode::new(new.data, new.acl, stat));
         Undo::Created { path: p.to_owned(), parent: mark }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jute::{Acl, Buffer};
 
-use super::node::{DataNode, StatPersisted};
+use super::node::DataNode;
 use super::{path, DataTree, NewNode};
 
 impl DataTree {
@@ -38,15 +38,7 @@ impl DataTree {
     ) {
         let parent = path::parent(p).expect("a created node has a parent");
         self.raise_cversion(parent, parent_cversion, zxid);
-        let stat = StatPersisted {
-            czxid: zxid,
-            mzxid: zxid,
-            ctime: time_ms,
-            mtime: time_ms,
-            ephemeral_owner: new.kind.owner(),
-            pzxid: zxid,
-            ..StatPersisted::default()
-        };
+        let stat = super::data_tree::new_stat(zxid, time_ms, new.kind);
         self.insert_raw(p, DataNode::new(new.data, new.acl, stat));
     }
 

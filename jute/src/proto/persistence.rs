@@ -42,21 +42,6 @@ record! {
 }
 
 record! {
-    /// The stat fields a snapshot keeps for each node.
-    pub struct StatPersisted {
-        pub czxid: i64,
-        pub mzxid: i64,
-        pub ctime: i64,
-        pub mtime: i64,
-        pub version: i32,
-        pub cversion: i32,
-        pub aversion: i32,
-        pub ephemeral_owner: i64,
-        pub pzxid: i64,
-    }
-}
-
-record! {
     /// What every logged transaction starts with.
     pub struct TxnHeader {
         pub client_id: i64,
