@@ -33,9 +33,11 @@ impl Node {
     }
 
     /// Every `znode.container.checkIntervalMs`, proposes the deletion of each empty container
-    /// that has had children and each TTL node past its TTL.
+    /// that has had children and each TTL node past its TTL. The first check comes one
+    /// interval after start, as ZooKeeper's ContainerManager schedules it.
     pub async fn run_reaper(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval(self.config.container_check_interval);
+        let every = self.config.container_check_interval;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
