@@ -82,7 +82,8 @@ pub fn run(config: &Config, options: &ImportOptions) -> Result<ImportSummary, Mi
     let log_dir = zkdir::version_dir(options.log_dir.as_deref().unwrap_or(&options.data_dir));
     let total = zkdir::bytes_to_read(&snap_dir, &log_dir);
     let progress = Progress::new("import", total, options.quiet);
-    let loaded = zkdir::load(&snap_dir, &log_dir, &progress);
+    let max_record = config.max_frame_bytes + 1024;
+    let loaded = zkdir::load(&snap_dir, &log_dir, max_record, &progress);
     progress.finish();
     let (state, report) = loaded?;
     let ensemble = config.ensemble.is_distributed().then(|| ensemble_settings(config));

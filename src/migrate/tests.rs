@@ -38,7 +38,7 @@ fn load(dir: &Path) -> Result<(ZkState, LoadReport), MigrateError> {
         true => dir.join("version-2"),
         false => dir.to_owned(),
     };
-    zkdir::load(&files, &files, &Progress::silent())
+    zkdir::load(&files, &files, zkdir::DEFAULT_MAX_RECORD, &Progress::silent())
 }
 
 /// The session that was live when ZooKeeper stopped: it owns `/app/live/e1`.
@@ -96,7 +96,7 @@ fn the_newest_snapshot_reads_with_its_sessions_nodes_and_digest() {
 
 #[test]
 fn a_log_reads_every_record_to_its_padding() {
-    let mut log = LogFile::open(&fixture().join("log.1")).unwrap();
+    let mut log = LogFile::open(&fixture().join("log.1"), zkdir::DEFAULT_MAX_RECORD).unwrap();
     let mut zxids = Vec::new();
     let mut first = None;
     while let Some(logged) = log.next_txn().unwrap() {
@@ -195,7 +195,7 @@ fn a_directory_without_snapshots_is_refused() {
 fn a_torn_last_record_ends_the_log_as_zookeeper_ends_it() {
     let dir = copy_of_fixture();
     let log = dir.path().join("version-2/log.1fc");
-    let mut file = LogFile::open(&log).unwrap();
+    let mut file = LogFile::open(&log, zkdir::DEFAULT_MAX_RECORD).unwrap();
     let mut ends = vec![file.offset()];
     while file.next_txn().unwrap().is_some() {
         ends.push(file.offset());
@@ -266,4 +266,13 @@ fn files_that_are_not_plain_or_not_hex_are_not_zookeepers() {
     std::fs::write(v2.join("snapshot.-5"), b"not a snapshot").unwrap();
     let names: Vec<i64> = zkdir::list(&v2, "snapshot").unwrap().iter().map(|f| f.zxid).collect();
     assert!(!names.contains(&0xfff) && !names.contains(&-5), "{names:?}");
+}
+
+#[test]
+fn a_record_longer_than_jute_maxbuffer_is_refused_as_damage() {
+    let dir = copy_of_fixture();
+    // The first record's length, in log.1fc: after the 16-byte header and the checksum.
+    set_bytes(&dir.path().join("version-2/log.1fc"), 16 + 8, &0x7fff_ffffi32.to_be_bytes());
+    let message = refusal(dir.path());
+    assert!(message.contains("log.1fc") && message.contains("jute.maxbuffer"), "{message}");
 }

@@ -78,12 +78,14 @@ pub struct LogFile {
     reader: BufReader<File>,
     len: u64,
     offset: u64,
+    /// The longest record ZooKeeper reads (jute.maxbuffer and its 1 KiB extra).
+    max_record: usize,
     /// Why the file ended before its length, if it did (a record cut short).
     pub ended_early: Option<String>,
 }
 
 impl LogFile {
-    pub fn open(path: &Path) -> Result<LogFile, FileError> {
+    pub fn open(path: &Path, max_record: usize) -> Result<LogFile, FileError> {
         let at = |e: io::Error| FileError::new(path, e.to_string());
         let file = File::open(path).map_err(at)?;
         let len = file.metadata().map_err(at)?.len();
@@ -92,6 +94,7 @@ impl LogFile {
             reader: BufReader::with_capacity(1 << 20, file),
             len,
             offset: 0,
+            max_record,
             ended_early: None,
         };
         if len > 0 {
@@ -162,6 +165,17 @@ impl LogFile {
         match len {
             0 | -1 => return Ok(None),
             n if n < -1 => return Err(self.error(format!("a record of length {n}"))),
+            // As ZooKeeper's reader: a length past jute.maxbuffer is damage, not a torn tail.
+            n if n as usize > self.max_record => {
+                return Err(FileError::at(
+                    &self.path,
+                    start,
+                    format!(
+                        "a record of {n} bytes, more than jute.maxbuffer allows (set \
+                         jute.maxbuffer as the ZooKeeper server had it, if it was raised)"
+                    ),
+                ))
+            }
             _ => {}
         }
         let mut bytes = vec![0u8; 0];

@@ -11,6 +11,9 @@ use super::txnlog::LogFile;
 use super::{replay, FileError, MigrateError, Progress};
 use crate::state::ZkState;
 
+/// The longest log record ZooKeeper reads by default: jute.maxbuffer and 1 KiB more.
+pub const DEFAULT_MAX_RECORD: usize = jute::DEFAULT_MAX_FRAME_BYTES + 1024;
+
 /// Where ZooKeeper keeps its files under a dataDir or dataLogDir.
 const VERSION_DIR: &str = "version-2";
 
@@ -84,6 +87,7 @@ pub fn bytes_to_read(snap_dir: &Path, log_dir: &Path) -> u64 {
 pub fn load(
     snap_dir: &Path,
     log_dir: &Path,
+    max_record: usize,
     progress: &Progress,
 ) -> Result<(ZkState, LoadReport), MigrateError> {
     let mut report = LoadReport::default();
@@ -98,7 +102,8 @@ pub fn load(
     let started = Instant::now();
     let snapshot_zxid = state.last_zxid;
     let logs = logs_after(log_dir, snapshot_zxid)?;
-    let mut replayer = Replayer { state, digest, report, base: snap_bytes, last: snapshot_zxid };
+    let base = snap_bytes;
+    let mut replayer = Replayer { state, digest, report, base, last: snapshot_zxid, max_record };
     replayer.check_snapshot_digest(snapshot_zxid);
     for log in &logs {
         replayer.replay_file(log, progress)?;
@@ -182,11 +187,12 @@ struct Replayer {
     /// Bytes of the files already read, for progress.
     base: u64,
     last: i64,
+    max_record: usize,
 }
 
 impl Replayer {
     fn replay_file(&mut self, named: &NamedFile, progress: &Progress) -> Result<(), MigrateError> {
-        let mut log = LogFile::open(&named.path)?;
+        let mut log = LogFile::open(&named.path, self.max_record)?;
         self.report.logs.push(named.path.clone());
         while let Some(logged) = log.next_txn()? {
             let zxid = logged.header.zxid;

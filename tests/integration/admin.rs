@@ -330,7 +330,13 @@ async fn snapshot_streams_the_tree_as_a_zookeeper_snapshot_at_most_once_per_inte
     let file = dir.path().join(format!("snapshot.{zxid:x}"));
     std::fs::write(&file, &body).unwrap();
     let progress = corral::migrate::Progress::silent();
-    let (state, _) = corral::migrate::zkdir::load(dir.path(), dir.path(), &progress).unwrap();
+    let (state, _) = corral::migrate::zkdir::load(
+        dir.path(),
+        dir.path(),
+        corral::migrate::zkdir::DEFAULT_MAX_RECORD,
+        &progress,
+    )
+    .unwrap();
     let dump = common::dump_tree(&mut c).await;
     let paths: Vec<&str> = dump.keys().map(String::as_str).collect();
     let mut read: Vec<&str> = state.tree.paths().collect();
