@@ -3,8 +3,6 @@
 //! ignored (the snapshot is fuzzy, so a txn may already be in it), versions are the logged
 //! ones, a multi holding an error applies nothing, and quota usage follows every change.
 
-use std::sync::Arc;
-
 use super::txnlog::{Create, CreateKind, LoggedTxn, ZkTxn};
 use crate::session::password::zookeeper_password;
 use crate::session::SessionEntry;
@@ -74,8 +72,7 @@ fn apply_create(tree: &mut DataTree, c: &Create, session: i64, zxid: i64, time: 
         CreateKind::Container => NodeKind::Container,
         CreateKind::Ttl(ms) => NodeKind::Ttl(ms),
     };
-    let acl = tree.intern_acl(c.acl.clone());
-    let new = NewNode { data: c.data.clone(), acl: Arc::clone(&acl), kind };
+    let new = NewNode { data: c.data.clone(), acl: tree.intern_acl(c.acl.clone()), kind };
     tree.replay_create(&c.path, new, c.parent_cversion, zxid, time);
     if let Some((quota_path, true)) = quota::quota_of(&c.path) {
         quota::reset_usage(tree, quota_path);

@@ -276,3 +276,12 @@ fn a_record_longer_than_jute_maxbuffer_is_refused_as_damage() {
     let message = refusal(dir.path());
     assert!(message.contains("log.1fc") && message.contains("jute.maxbuffer"), "{message}");
 }
+
+#[test]
+fn a_compressed_snapshot_is_refused_by_name() {
+    let dir = copy_of_fixture();
+    let v2 = dir.path().join("version-2");
+    std::fs::copy(v2.join("snapshot.1fa"), v2.join("snapshot.1fb.gz")).unwrap();
+    let message = refusal(dir.path());
+    assert!(message.contains("snapshot.1fb.gz") && message.contains("compressed"), "{message}");
+}

@@ -178,11 +178,10 @@ impl LogFile {
             }
             _ => {}
         }
-        let mut bytes = vec![0u8; 0];
         if len as u64 + 1 > self.len - self.offset {
             return Ok(self.cut_short(start, "a record's body"));
         }
-        bytes.resize(len as usize, 0);
+        let mut bytes = vec![0u8; len as usize];
         self.fill(&mut bytes)?;
         let mut end = [0u8; 1];
         self.fill(&mut end)?;
