@@ -3,30 +3,32 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::StatusCode;
 
 use super::commands::{Answer, Call};
+use crate::metrics::Counter;
 use crate::migrate::{snapfile, Progress};
 use crate::state::ZkState;
-
-/// ZooKeeper 3.9 lets one snapshot through per this interval (its limiter reads
-/// `admin.rateLimiterIntervalInMS`, 300000, as microseconds).
-const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(300);
 
 /// ZooKeeper 3.9's `snapshot`: the tree as ZooKeeper's snapshot file (what `corral import`
 /// and ZooKeeper itself start on), streamed, with `last_zxid` and `snapshot_size` headers;
 /// `streaming=false` sends the headers only. Too soon after the last one: 429.
 pub fn snapshot(call: &Call, answer: &mut Answer) {
-    {
-        let mut last = call.limits.snapshot_at.lock();
-        if last.is_some_and(|at| at.elapsed() < SNAPSHOT_INTERVAL) {
-            tracing::warn!("admin snapshot request was rate limited");
-            answer.status = StatusCode::TOO_MANY_REQUESTS;
-            return;
-        }
-        *last = Some(Instant::now());
+    let admin = &call.node.config.admin;
+    if !admin.snapshot_enabled {
+        tracing::warn!("admin snapshot is disabled (admin.snapshot.enabled=false)");
+        answer.status = StatusCode::SERVICE_UNAVAILABLE;
+        return;
+    }
+    // ZooKeeper 3.9's snapshot limiter reads admin.rateLimiterIntervalInMS as microseconds.
+    let interval = Duration::from_micros(admin.rate_limiter_interval_ms);
+    if !call.limits.snapshot.allow(interval) {
+        tracing::warn!("admin snapshot request was rate limited");
+        call.node.metrics.count(Counter::SnapshotRateLimited);
+        answer.status = StatusCode::TOO_MANY_REQUESTS;
+        return;
     }
     let streaming = call.args.get("streaming").is_none_or(|v| v.eq_ignore_ascii_case("true"));
     let state = call.node.state_copy();
@@ -41,6 +43,7 @@ pub fn snapshot(call: &Call, answer: &mut Answer) {
         }
         Err(e) => {
             tracing::warn!(error = %e, "admin snapshot failed");
+            call.node.metrics.count(Counter::SnapshotError);
             answer.status = StatusCode::INTERNAL_SERVER_ERROR;
         }
     }
@@ -58,13 +61,4 @@ fn write_snapshot(dir: &Path, state: &ZkState) -> Result<(std::fs::File, u64), S
     });
     let _ = std::fs::remove_file(&path);
     opened
-}
-
-/// ZooKeeper's answer when `admin.restore.enabled=false`. ZooKeeper replaces only the
-/// receiving server's tree; corral's must change through the replicated log, which a restore
-/// does not go through yet. Until it does, a stopped server takes a snapshot with
-/// `corral import`.
-pub fn restore(_: &Call, answer: &mut Answer) {
-    tracing::warn!("admin restore: not served; use corral import on a stopped server");
-    answer.status = StatusCode::SERVICE_UNAVAILABLE;
 }

@@ -20,11 +20,27 @@ pub struct Call<'a> {
     pub limits: &'a Limits,
 }
 
-/// What the AdminServer remembers between calls: when `snapshot` last ran (ZooKeeper lets
-/// one through per interval).
+/// What the AdminServer remembers between calls: when `snapshot` and `restore` last ran
+/// (ZooKeeper lets one of each through per interval).
 #[derive(Debug, Default)]
 pub struct Limits {
-    pub snapshot_at: parking_lot::Mutex<Option<std::time::Instant>>,
+    pub snapshot: RateLimit,
+    pub restore: RateLimit,
+}
+
+/// One call per interval, the first at once (ZooKeeper's `RateLimiter` of rate 1).
+#[derive(Debug, Default)]
+pub struct RateLimit(parking_lot::Mutex<Option<std::time::Instant>>);
+
+impl RateLimit {
+    pub fn allow(&self, interval: std::time::Duration) -> bool {
+        let mut last = self.0.lock();
+        if last.is_some_and(|at| at.elapsed() < interval) {
+            return false;
+        }
+        *last = Some(std::time::Instant::now());
+        true
+    }
 }
 
 /// A command's answer before the envelope: its fields and the HTTP status, and the headers
@@ -75,7 +91,8 @@ pub static COMMANDS: &[Command] = &[
     get(&["leader", "lead"], true, quorum::leader),
     get(&["monitor", "mntr"], false, stats::monitor),
     get(&["observer_connection_stat_reset", "orst"], true, stats::nothing),
-    protected(&["restore", "rest"], true, backup::restore),
+    // Run with its body by `restore::restore`, once the checks here pass.
+    protected(&["restore", "rest"], true, |_, _| {}),
     get(&["ruok"], true, stats::nothing),
     get(&["set_trace_mask", "stmk"], false, state::set_trace_mask),
     protected(&["snapshot", "snap"], false, backup::snapshot),
@@ -97,8 +114,9 @@ impl Command {
     }
 }
 
-/// Commands whose answer grows with the sessions, watches, connections or metric keys.
+/// Commands whose answer grows with the sessions, watches, connections, metric keys or tree.
 const HEAVY: &[&str] = &[
+    "snapshot",
     "connections",
     "stats",
     "server_stats",
@@ -143,6 +161,8 @@ pub enum Reply {
     Stream(Headers, std::fs::File, u64),
     /// A GET of a POST command or the reverse: ZooKeeper's servlet fails (500).
     WrongMethod,
+    /// A POST command (`restore`) that passed its checks: it runs with the request's body.
+    Upload,
 }
 
 /// Runs `request` as ZooKeeper does: unknown name, then not serving, then auth, then the
@@ -168,6 +188,9 @@ pub fn answer(node: &Node, limits: &Limits, request: &Request) -> Reply {
     if command.post != request.post {
         return Reply::WrongMethod;
     }
+    if command.post {
+        return Reply::Upload;
+    }
     let mut answer =
         Answer { status: StatusCode::OK, fields: Object::new(), headers: vec![], stream: None };
     (command.run)(&Call { node, args: &request.args, limits }, &mut answer);
@@ -178,6 +201,11 @@ pub fn answer(node: &Node, limits: &Limits, request: &Request) -> Reply {
             Reply::Json(answer.status, json, answer.headers)
         }
     }
+}
+
+/// A command's fields in ZooKeeper's envelope, as JSON.
+pub fn json(status: StatusCode, command: &str, fields: Object) -> Reply {
+    Reply::Json(status, envelope(command, None, fields), vec![])
 }
 
 /// At most one line a second, and the name cut short: anyone may ask for any name.

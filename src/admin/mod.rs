@@ -14,11 +14,13 @@ pub mod environment;
 mod json;
 mod path;
 mod quorum;
+mod restore;
 mod state;
 mod stats;
 
 use std::sync::Arc;
 
+use hyper::body::Incoming;
 use hyper::{Method, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -55,15 +57,16 @@ pub fn serve(
     let command_url = command_url.trim_end_matches('/').to_owned();
     let heavy = Arc::new(Semaphore::new(HEAVY_SLOTS));
     let admin = Arc::new(Admin { node, command_url, heavy, limits: Arc::default() });
-    let handler: http::Handler = Arc::new(move |head: RequestHead| {
+    let idle = admin.node.config.admin.idle_timeout;
+    let handler: http::Handler = Arc::new(move |head: RequestHead, body: Incoming| {
         let admin = Arc::clone(&admin);
-        Box::pin(async move { admin.respond(head).await })
+        Box::pin(async move { admin.respond(head, body).await })
     });
-    tokio::spawn(http::serve(listener, handler, stop))
+    tokio::spawn(http::serve(listener, handler, idle, stop))
 }
 
 impl Admin {
-    async fn respond(&self, head: RequestHead) -> Reply {
+    async fn respond(&self, head: RequestHead, body: Incoming) -> Reply {
         let post = match head.method {
             Method::GET | Method::HEAD => false,
             Method::POST => true,
@@ -93,27 +96,39 @@ impl Admin {
         let request =
             Request { name, post, args, authorization, peer: head.peer.ip().to_canonical() };
         if !commands::is_heavy(&request.name) {
-            return reply(&self.node, &self.limits, &request);
+            return match answer(&self.node, &self.limits, &request) {
+                commands::Reply::Upload => {
+                    let (node, limits) = (&self.node, &self.limits);
+                    let (code, fields) = restore::restore(node, limits, &head.activity, body).await;
+                    to_http(commands::json(code, "restore", fields))
+                }
+                other => to_http(other),
+            };
         }
+        let _busy = head.activity.busy();
         let Ok(permit) = Arc::clone(&self.heavy).acquire_owned().await else {
             return status(StatusCode::SERVICE_UNAVAILABLE);
         };
         let (node, limits) = (Arc::clone(&self.node), Arc::clone(&self.limits));
-        let built = tokio::task::spawn_blocking(move || reply(&node, &limits, &request)).await;
+        let built =
+            tokio::task::spawn_blocking(move || to_http(answer(&node, &limits, &request))).await;
         let built = built.unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
         http::held(built, permit)
     }
 }
 
-fn reply(node: &Node, limits: &Limits, request: &Request) -> Reply {
-    let (mut reply, headers) = match answer(node, limits, request) {
+fn to_http(answer: commands::Reply) -> Reply {
+    let (mut reply, headers) = match answer {
         commands::Reply::Json(code, json, headers) => {
             (http::text(code, "application/json", json.pretty()), headers)
         }
         commands::Reply::Stream(headers, file, len) => {
             (http::file(StatusCode::OK, "application/octet-stream", file, len), headers)
         }
-        commands::Reply::WrongMethod => (status(StatusCode::INTERNAL_SERVER_ERROR), vec![]),
+        // `Upload` is answered by `restore` before it gets here.
+        commands::Reply::WrongMethod | commands::Reply::Upload => {
+            (status(StatusCode::INTERNAL_SERVER_ERROR), vec![])
+        }
     };
     for (name, value) in headers {
         if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {

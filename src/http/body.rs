@@ -2,11 +2,12 @@
 //! memory or from a file, each holding its slot until its last byte is taken.
 
 use std::convert::Infallible;
+use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hyper::body::{Frame, SizeHint};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::{Response, StatusCode};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -120,6 +121,34 @@ fn next_file_chunk(file: &mut std::fs::File, remaining: &mut u64) -> Option<Byte
             Some(Bytes::from(chunk))
         }
     }
+}
+
+/// Why a request's body was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the body is longer than {0} bytes")]
+    TooLarge(usize),
+    #[error("the body was cut short: {0}")]
+    Broken(String),
+}
+
+/// Reads a request's whole body, refusing it as soon as it is known to pass `limit` bytes
+/// (from its Content-Length, or as it arrives), so no more than `limit` is ever held.
+pub async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut out = Vec::with_capacity((body.size_hint().lower() as usize).min(limit));
+    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| BodyError::Broken(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(BodyError::TooLarge(limit));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

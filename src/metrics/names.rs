@@ -45,6 +45,11 @@ names! {
         Snap = "snap_count",
         StaleSessionsExpired = "stale_sessions_expired",
         TlsHandshakeExceeded = "tls_handshake_exceeded",
+        // New in 3.9 (the AdminServer's snapshot and restore): after 3.8's.
+        SnapshotError = "snapshot_error_count",
+        SnapshotRateLimited = "snapshot_rate_limited_count",
+        RestoreError = "restore_error_count",
+        RestoreRateLimited = "restore_rate_limited_count",
         AuthFailed = "corral_auth_failed",
         ForwardedTxns = "corral_forwarded_txns",
         SnapshotsReceived = "corral_snapshots_received",
@@ -67,6 +72,8 @@ names! {
         NodeChildrenWatchCount = "node_children_watch_count",
         NodeChangedWatchCount = "node_changed_watch_count",
         StartupSnapLoadTime = "startup_snap_load_time",
+        /// New in 3.9: the AdminServer's restore, from its request to its apply here.
+        RestoreTime = "restore_time",
         UpdateLatency = "updatelatency",
         ReadLatency = "readlatency",
         QuorumAckLatency = "quorum_ack_latency",
@@ -196,11 +203,6 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
     ("jvm_pause_time_ms", "a JVM measurement"),
     ("startup_txns_loaded", "openraft replays the log after start as ordinary applies, not as a separate load step"),
     ("startup_txns_load_time", "openraft replays the log after start as ordinary applies, not as a separate load step"),
-    ("restore_time", "corral answers the AdminServer's restore as disabled: its snapshots are not ZooKeeper's format"),
-    ("snapshot_error_count", "corral answers the AdminServer's snapshot as disabled: its snapshots are not ZooKeeper's format"),
-    ("snapshot_rate_limited_count", "corral answers the AdminServer's snapshot as disabled: its snapshots are not ZooKeeper's format"),
-    ("restore_error_count", "corral answers the AdminServer's restore as disabled: its snapshots are not ZooKeeper's format"),
-    ("restore_rate_limited_count", "corral answers the AdminServer's restore as disabled: its snapshots are not ZooKeeper's format"),
 ];
 
 #[cfg(test)]

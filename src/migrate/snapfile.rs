@@ -47,6 +47,13 @@ pub fn read(file: &Path, zxid: i64, progress: &Progress) -> Result<LoadedSnapsho
     read_from(&mut reader, zxid, progress).map_err(at)
 }
 
+/// Reads a snapshot file's bytes held in memory (the AdminServer's `restore`). The state's
+/// last zxid is left 0: a restore takes the zxid of the txn that carries it.
+pub fn read_image(image: &[u8]) -> io::Result<LoadedSnapshot> {
+    let mut reader = JuteReader::new(image, image.len() as u64);
+    read_from(&mut reader, 0, &Progress::silent())
+}
+
 fn read_from<R: io::BufRead>(
     r: &mut JuteReader<R>,
     zxid: i64,

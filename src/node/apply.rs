@@ -55,7 +55,7 @@ impl Host for Node {
             match self.pending.lock().remove(&origin.request_id) {
                 Some(Pending::Request { conn, .. }) => conn.closing.cancel(),
                 // Dropping the sender fails the handshake waiting on it: the client is closed.
-                Some(Pending::Connect(done)) => drop(done),
+                Some(Pending::Waiter(done)) => drop(done),
                 None => {}
             }
         }
@@ -69,7 +69,7 @@ impl Host for Node {
         for pending in abandoned {
             match pending {
                 Pending::Request { conn, .. } => conn.closing.cancel(),
-                Pending::Connect(done) => drop(done),
+                Pending::Waiter(done) => drop(done),
             }
         }
     }
@@ -128,7 +128,32 @@ impl Node {
                 self.notify(&mut watches, trigger, outcome.zxid);
             }
             self.complete(&outcome);
-            self.session_effect(outcome.effect);
+            match outcome.effect {
+                Effect::Restored => self.restored(&state),
+                effect => self.session_effect(effect),
+            }
+        }
+    }
+
+    /// After a restore: the sessions tracked are the restored ones, each with a fresh full
+    /// timeout, and every client is disconnected, as after a snapshot install: its watches
+    /// were set on a tree that is gone. Its library reconnects, sets them again (each fires
+    /// if its node changed since the zxid the client saw), and learns whether its session
+    /// is among the restored ones.
+    fn restored(&self, state: &ZkState) {
+        let now = tokio::time::Instant::now();
+        let sessions = state.sessions.iter().map(|(id, s)| (*id, s.timeout_ms));
+        self.sessions.replace_all(sessions, now);
+        let connections = self.connections.read();
+        tracing::warn!(
+            zxid = format!("0x{:x}", state.last_zxid),
+            znodes = state.tree.node_count(),
+            sessions = state.sessions.len(),
+            clients = connections.len(),
+            "state restored from a snapshot; disconnecting every client"
+        );
+        for conn in connections.values() {
+            conn.closing.cancel();
         }
     }
 
@@ -165,8 +190,8 @@ impl Node {
             return;
         };
         match pending {
-            Pending::Connect(done) => {
-                let _ = done.send(outcome.result.as_ref().map(|_| ()).map_err(|e| *e));
+            Pending::Waiter(done) => {
+                let _ = done.send(outcome.result.as_ref().map(|_| outcome.zxid).map_err(|e| *e));
             }
             Pending::Request { conn, request_bytes, .. }
                 if outcome.result == Err(ZkError::SessionMoved) =>
@@ -230,7 +255,7 @@ impl Node {
                     conn.send(Outbound::Close);
                 }
             }
-            Effect::SessionMoved { .. } | Effect::None => {}
+            Effect::SessionMoved { .. } | Effect::Restored | Effect::None => {}
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::session::password::{self, Password, PasswordKey, SessionIdGenerator};
 use crate::session::Sessions;
 use crate::state::ZkState;
 use crate::tree::acl::AclPolicy;
-use crate::txn::{Origin, Txn, TxnOp};
+use crate::txn::{Origin, RestorePart, Txn, TxnOp, RESTORE_PART_BYTES};
 use crate::watch::{ConnId, WatchManager};
 use conn::ConnShared;
 pub use read::ReadReply;
@@ -42,8 +42,8 @@ enum Pending {
     /// A client write: reply on `conn` with `xid`.
     /// `request_bytes` is the request's frame size, owed by the connection until it applies.
     Request { conn: Arc<ConnShared>, xid: i32, op: OpCode, started: Instant, request_bytes: usize },
-    /// A handshake waiting for its createSession txn.
-    Connect(oneshot::Sender<Result<(), ZkError>>),
+    /// A handshake waiting for its session's txn, or a restore: told the txn's zxid.
+    Waiter(oneshot::Sender<Result<i64, ZkError>>),
 }
 
 pub struct Node {
@@ -285,9 +285,31 @@ impl Node {
     /// Proposes a session's txn for a handshake and waits until it is applied here.
     /// `Err(None)`: its outcome is unknown (no leader, the link to it broke, shutting down).
     async fn session_txn(&self, session_id: i64, op: TxnOp) -> Result<(), Option<ZkError>> {
+        self.txn_applied(session_id, op).await.map(drop)
+    }
+
+    /// Replaces the tree and sessions with a ZooKeeper snapshot's, through the log, so that
+    /// every member does: the snapshot goes in parts, each applied before the next is sent.
+    /// The restore's zxid once its last part is applied here.
+    /// `Err(None)`: its outcome is unknown (no leader, the link to it broke, shutting down).
+    pub async fn restore(&self, image: &[u8]) -> Result<i64, Option<ZkError>> {
+        // Unique to this member and this restore: a part of another restore never matches.
+        let id = ((self.node_id as i64) << 48) ^ self.origin().request_id as i64;
+        let total = image.len() as i64;
+        let mut zxid = Err(Some(ZkError::BadArguments));
+        for (n, bytes) in image.chunks(RESTORE_PART_BYTES).enumerate() {
+            let offset = (n * RESTORE_PART_BYTES) as i64;
+            let part = RestorePart { id, offset, total, bytes: bytes.into() };
+            zxid = Ok(self.txn_applied(0, TxnOp::Restore(part)).await?);
+        }
+        zxid
+    }
+
+    /// Proposes a txn and waits until it is applied here; its zxid.
+    async fn txn_applied(&self, session_id: i64, op: TxnOp) -> Result<i64, Option<ZkError>> {
         let origin = self.origin();
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().insert(origin.request_id, Pending::Connect(tx));
+        self.pending.lock().insert(origin.request_id, Pending::Waiter(tx));
         let txn = Txn { session_id, origin: Some(origin), auth: Arc::new(Vec::<Id>::new()), op };
         if self.replicator.propose(txn).await.is_err() {
             self.pending.lock().remove(&origin.request_id);

@@ -72,7 +72,7 @@ pub fn serve(
     }
     let upkeep = tokio::spawn(upkeep(Arc::clone(&exporter), stop.clone()));
     let renderer = Arc::new(Renderer { node, exporter, last: Default::default() });
-    let handler: http::Handler = Arc::new(move |head: http::RequestHead| {
+    let handler: http::Handler = Arc::new(move |head: http::RequestHead, _body| {
         let refused = refusal(&head.method, &head.path);
         let renderer = Arc::clone(&renderer);
         Box::pin(async move {
@@ -82,7 +82,7 @@ pub fn serve(
             }
         })
     });
-    [upkeep, tokio::spawn(http::serve(listener, handler, stop))]
+    [upkeep, tokio::spawn(http::serve(listener, handler, http::IDLE_TIMEOUT, stop))]
 }
 
 /// Why a request gets no exposition, if it does not.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::BufMut;
 use jute::{Acl, Buffer, Decode, DecodeError, Encode, JString};
 
+use super::restore::StagedRestore;
 use super::ZkState;
 use crate::session::password::Password;
 use crate::session::{SessionEntry, SessionTable};
@@ -15,9 +16,9 @@ use crate::tree::{DataNode, DataTree, StatPersisted};
 
 /// The snapshot state format this version writes (1 was a single in-memory blob; 2 held one
 /// node per record, which 3's reader also reads, as a record of one node; 4 added sessions'
-/// passwords to the header).
-pub const STATE_FORMAT: u8 = 4;
-const READABLE_FORMATS: [u8; 3] = [2, 3, 4];
+/// passwords to the header; 5 the parts of a restore received so far).
+pub const STATE_FORMAT: u8 = 5;
+const READABLE_FORMATS: [u8; 4] = [2, 3, 4, 5];
 /// A record closes once it holds this many bytes (or the one node that passed it): large enough
 /// that the store's per-record cost vanishes, small enough to be a bounded buffer.
 pub const CHUNK_BYTES: usize = 64 << 10;
@@ -154,6 +155,11 @@ impl<'a> StateRecords<'a> {
         (self.acls.len() as i32).encode(&mut out);
         self.acls.iter().for_each(|acl| acl.encode(&mut out));
         self.count.encode(&mut out);
+        if format >= 5 {
+            let staged = state.restoring.as_ref();
+            staged.map_or((0, 0), |s| (s.id, s.total)).encode(&mut out);
+            staged.map(StagedRestore::joined).encode(&mut out);
+        }
         out
     }
 }
@@ -181,6 +187,7 @@ pub struct StateLoader {
     expected: i64,
     tree: DataTree,
     loaded: i64,
+    restoring: Option<StagedRestore>,
 }
 
 fn password(bytes: &[u8]) -> Result<Password, StateDecodeError> {
@@ -215,8 +222,16 @@ impl StateLoader {
             acls.push(r.next::<Vec<Acl>>()?);
         }
         let expected: i64 = r.next()?;
+        let restoring = match format {
+            ..=4 => None,
+            _ => {
+                let (id, total): (i64, i64) = (r.next()?, r.next()?);
+                r.next::<Buffer>()?.map(|bytes| StagedRestore::from_bytes(id, total, bytes))
+            }
+        };
         r.end()?;
-        Ok(StateLoader { last_zxid, sessions, acls, expected, tree: DataTree::empty(), loaded: 0 })
+        let tree = DataTree::empty();
+        Ok(StateLoader { last_zxid, sessions, acls, expected, tree, loaded: 0, restoring })
     }
 
     /// Restores every node of one record.
@@ -253,6 +268,7 @@ impl StateLoader {
             sessions: self.sessions,
             last_zxid: self.last_zxid,
             digests: Default::default(),
+            restoring: self.restoring,
         })
     }
 }

@@ -11,12 +11,13 @@ use crate::session::password::Password;
 use crate::session::{SessionEntry, SessionTable};
 use crate::tree::digest::DigestLog;
 use crate::tree::DataTree;
-use crate::txn::{Entry, Origin, Txn, TxnOp};
+use crate::txn::{Entry, Origin, RestorePart, Txn, TxnOp};
 use crate::watch::WatchTrigger;
 
 pub mod codec;
 #[cfg(test)]
 mod digest_check;
+pub mod restore;
 
 #[derive(Debug, Clone, Default)]
 pub struct ZkState {
@@ -26,6 +27,8 @@ pub struct ZkState {
     pub last_zxid: i64,
     /// The tree's digest at recent multiples of 128 zxids (`hash`); derived, not persisted.
     pub digests: DigestLog,
+    /// The parts of a restore applied so far, until its last.
+    pub restoring: Option<restore::StagedRestore>,
 }
 
 /// A session-level consequence of a txn that the node must act on.
@@ -45,6 +48,9 @@ pub enum Effect {
     SessionClosed {
         session_id: i64,
     },
+    /// The tree and sessions were replaced (a restore): the node tracks the new sessions and
+    /// disconnects its clients, whose watches no longer match the tree.
+    Restored,
 }
 
 /// The outcome of one txn.
@@ -63,6 +69,9 @@ impl ZkState {
     /// Starts a new zxid epoch (epoch << 32 | counter), as each new leader does.
     pub fn start_epoch(&mut self) {
         self.last_zxid = ((self.last_zxid >> 32) + 1) << 32;
+        // A restore the old leader did not finish cannot be finished: its member's next
+        // part is refused.
+        self.restoring = None;
     }
 
     /// Applies every txn of an entry in order.
@@ -71,6 +80,9 @@ impl ZkState {
     }
 
     fn apply_txn(&mut self, txn: &Txn, time_ms: i64, config: &ApplyConfig) -> Applied {
+        if let TxnOp::Restore(part) = &txn.op {
+            return self.apply_restore(txn, part);
+        }
         if txn.op.consumes_zxid() {
             self.last_zxid += 1;
         }
@@ -124,6 +136,7 @@ impl ZkState {
                 ops::reap::apply(tree, &ctx, &mut changes, path).map(|()| Response::Empty)
             }
             TxnOp::Fail(err) => Err(*err),
+            TxnOp::Restore(_) => unreachable!("applied by apply_restore"),
         };
         if result.is_err() {
             changes.roll_back(&mut self.tree);
@@ -143,6 +156,25 @@ impl ZkState {
         }
     }
 
+    /// A part of a restore: staged; the last replaces the whole state, at a zxid of its own.
+    fn apply_restore(&mut self, txn: &Txn, part: &RestorePart) -> Applied {
+        if part.is_last() {
+            self.last_zxid += 1;
+        }
+        let (result, effect) = self.restore_part(part);
+        if part.is_last() {
+            self.digests.record(self.last_zxid, self.tree.digest());
+        }
+        Applied {
+            origin: txn.origin,
+            session_id: txn.session_id,
+            zxid: self.last_zxid,
+            result,
+            triggers: Vec::new(),
+            effect,
+        }
+    }
+
     fn apply_effect(&mut self, effect: Effect) {
         match effect {
             Effect::SessionCreated { session_id, timeout_ms, passwd, owner } => {
@@ -156,7 +188,7 @@ impl ZkState {
             Effect::SessionClosed { session_id } => {
                 self.sessions.remove(session_id);
             }
-            Effect::None => {}
+            Effect::Restored | Effect::None => {}
         }
     }
 }

@@ -326,6 +326,20 @@ impl DataTree {
         self.data_size = self.data_size - old_len as u64 + new_len as u64;
     }
 
+    /// Takes `/zookeeper/config` (data and Stat) from `from`: a restored tree shows the
+    /// ensemble it is restored into, not the one its snapshot came from.
+    pub fn adopt_config(&mut self, from: &DataTree) {
+        let Some(source) = from.get(CONFIG_NODE) else { return };
+        let (data, stat) = (source.data.clone(), source.stat);
+        let (old_len, new_len) = self.change(CONFIG_NODE, |node| {
+            let old_len = node.data_len();
+            node.data = data;
+            node.stat = stat;
+            (old_len, node.data_len())
+        });
+        self.data_size = self.data_size - old_len as u64 + new_len as u64;
+    }
+
     pub fn set_acl(&mut self, p: &str, acl: Arc<Vec<Acl>>) -> Undo {
         self.change(p, |node| {
             let undo = Undo::AclSet {

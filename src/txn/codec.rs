@@ -7,7 +7,7 @@ use jute::{
     OpCode, Parsed, SetAclRequest, SetDataRequest,
 };
 
-use super::{Entry, Origin, Txn, TxnOp};
+use super::{Entry, Origin, RestorePart, Txn, TxnOp};
 use crate::error::ZkError;
 use crate::session::password::Password;
 
@@ -38,6 +38,7 @@ mod tag {
     pub const FAIL: i32 = 10;
     pub const CREATE_SESSION_WITH_PASSWORD: i32 = 11;
     pub const MOVE_SESSION: i32 = 12;
+    pub const RESTORE: i32 = 13;
 }
 
 pub fn encode_entry(entry: &Entry) -> Vec<u8> {
@@ -139,6 +140,11 @@ fn encode_txn(txn: &Txn, out: &mut Vec<u8>) {
         TxnOp::Sync { path } => (tag::SYNC, JString::from(path.as_str())).encode(out),
         TxnOp::Reap { path } => (tag::REAP, JString::from(path.as_str())).encode(out),
         TxnOp::Fail(err) => (tag::FAIL, err.as_i32()).encode(out),
+        TxnOp::Restore(part) => {
+            (tag::RESTORE, (part.id, (part.offset, part.total))).encode(out);
+            (part.bytes.len() as i32).encode(out);
+            out.extend_from_slice(&part.bytes);
+        }
     }
 }
 
@@ -185,6 +191,14 @@ fn decode_op(input: &[u8]) -> Parsed<'_, TxnOp> {
             let (input, code) = i32::decode(input)?;
             (input, TxnOp::Fail(ZkError::from_code(code).ok_or_else(corrupt)?))
         }
+        tag::RESTORE => {
+            let (input, id) = i64::decode(input)?;
+            let (input, offset) = i64::decode(input)?;
+            let (input, total) = i64::decode(input)?;
+            let (input, bytes) = Option::<Vec<u8>>::decode(input)?;
+            let bytes = bytes.ok_or_else(corrupt)?.into();
+            (input, TxnOp::Restore(RestorePart { id, offset, total, bytes }))
+        }
         _ => return Err(corrupt()),
     })
 }
@@ -226,6 +240,7 @@ mod tests {
             TxnOp::Sync { path: "/s".into() },
             TxnOp::Reap { path: "/c".into() },
             TxnOp::Fail(ZkError::Marshalling),
+            TxnOp::Restore(RestorePart { id: 7, offset: 3, total: 6, bytes: vec![1, 2, 3].into() }),
         ];
         let txns = ops
             .into_iter()

@@ -62,15 +62,54 @@ pub enum TxnOp {
     Reap {
         path: String,
     },
+    /// A part of the AdminServer's `restore`: the parts of one restore, in order, carry a
+    /// ZooKeeper snapshot; the last replaces the tree and sessions with the snapshot's.
+    Restore(RestorePart),
     /// A write refused before it could become an op (unparsable body, reconfig on a
     /// standalone server): it still consumes a zxid, as in ZooKeeper.
     Fail(ZkError),
 }
 
 impl TxnOp {
-    /// True when applying it consumes a zxid (all but sync).
+    /// True when applying it consumes a zxid: all but sync, session moves and the parts of a
+    /// restore before its last.
     pub fn consumes_zxid(&self) -> bool {
-        !matches!(self, TxnOp::Sync { .. } | TxnOp::MoveSession)
+        match self {
+            TxnOp::Sync { .. } | TxnOp::MoveSession => false,
+            TxnOp::Restore(part) => part.is_last(),
+            _ => true,
+        }
+    }
+}
+
+/// One part of a ZooKeeper snapshot file being restored. A snapshot travels in parts of at
+/// most `RESTORE_PART_BYTES`, each its own txn, so that no log entry is larger than an
+/// ordinary write's and each reaches the other members within a heartbeat.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RestorePart {
+    /// Chosen by the member that takes the restore; every part of it carries it.
+    pub id: i64,
+    /// Where `bytes` start in the snapshot, and the snapshot's whole length.
+    pub offset: i64,
+    pub total: i64,
+    /// Shared, not copied, as the txn moves through the server.
+    pub bytes: Arc<[u8]>,
+}
+
+/// The most bytes of a snapshot one restore txn carries.
+pub const RESTORE_PART_BYTES: usize = 1 << 20;
+
+impl RestorePart {
+    /// The part that completes the snapshot: applying it restores.
+    pub fn is_last(&self) -> bool {
+        self.offset.saturating_add(self.bytes.len() as i64) == self.total
+    }
+}
+
+impl std::fmt::Debug for RestorePart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (id, offset, total, len) = (self.id, self.offset, self.total, self.bytes.len());
+        write!(f, "RestorePart({id:#x}: {len} bytes at {offset} of {total})")
     }
 }
 

@@ -7,6 +7,7 @@ mod common;
 
 mod acl;
 mod admin;
+mod admin_restore;
 mod bad_input;
 mod crash;
 mod damaged_log;

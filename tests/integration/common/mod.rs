@@ -442,13 +442,28 @@ pub async fn http_bytes(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String, Vec<u8>) {
+    http_send(addr, (method, path), headers, &[]).await
+}
+
+/// One request with a body (sent with its Content-Length when it has one): the status, the
+/// response's head and its body.
+pub async fn http_send(
+    addr: SocketAddr,
+    (method, path): (&str, &str),
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     let mut socket = TcpStream::connect(addr).await.unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     request.push_str("\r\n");
     let _ = socket.write_all(request.as_bytes()).await;
+    let _ = socket.write_all(body).await;
     let mut raw = Vec::new();
     let _ = socket.read_to_end(&mut raw).await;
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
