@@ -97,6 +97,15 @@ pub struct EnsembleSettings {
     pub cluster: ClusterId,
 }
 
+impl EnsembleSettings {
+    /// The raft voters the `server.N` participants make: every member, and every import
+    /// that seeds one, must build the same map from the same lines.
+    pub(crate) fn voters(&self) -> std::collections::BTreeMap<types::NodeId, openraft::BasicNode> {
+        let voters = self.peers.iter().filter(|p| p.voter);
+        voters.map(|p| (p.id, openraft::BasicNode { addr: p.addr.clone() })).collect()
+    }
+}
+
 /// The write side of the proposal queue.
 #[derive(Clone)]
 pub struct Replicator {

@@ -43,12 +43,7 @@ pub fn seed(
     state: &ZkState,
 ) -> Result<(), ReplicationError> {
     let voters: BTreeMap<NodeId, BasicNode> = match ensemble {
-        Some(ensemble) => ensemble
-            .peers
-            .iter()
-            .filter(|p| p.voter)
-            .map(|p| (p.id, BasicNode { addr: p.addr.clone() }))
-            .collect(),
+        Some(ensemble) => ensemble.voters(),
         None => BTreeMap::from([(settings.node_id, BasicNode { addr: String::new() })]),
     };
     let first = *voters.keys().next().ok_or_else(|| seed_error("no voting member"))?;

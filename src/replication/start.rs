@@ -161,12 +161,7 @@ pub async fn start_member(
     let raft =
         Raft::new(id, config.clone(), network, log, sm).await.map_err(|e| start_error(&e))?;
     if !raft.is_initialized().await.map_err(|e| start_error(&e))? {
-        let voters: BTreeMap<NodeId, BasicNode> = ensemble
-            .peers
-            .iter()
-            .filter(|p| p.voter)
-            .map(|p| (p.id, BasicNode { addr: p.addr.clone() }))
-            .collect();
+        let voters = ensemble.voters();
         if voters.contains_key(&id) {
             // Every voter writes the same first entry; raft then elects among them.
             raft.initialize(voters).await.map_err(|e| start_error(&e))?;
