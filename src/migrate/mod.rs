@@ -27,15 +27,18 @@ pub struct FileError {
     pub path: PathBuf,
     pub offset: Option<u64>,
     pub message: String,
+    /// The file is of a format this version does not know (not damage): an older file
+    /// must not be taken in its place.
+    pub unknown_format: bool,
 }
 
 impl FileError {
     pub fn new(path: &Path, message: String) -> FileError {
-        FileError { path: path.to_owned(), offset: None, message }
+        FileError { path: path.to_owned(), offset: None, message, unknown_format: false }
     }
 
     pub fn at(path: &Path, offset: u64, message: String) -> FileError {
-        FileError { path: path.to_owned(), offset: Some(offset), message }
+        FileError { offset: Some(offset), ..FileError::new(path, message) }
     }
 }
 

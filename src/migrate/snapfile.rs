@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jute::proto::persistence::{FILE_VERSION, SNAPSHOT_MAGIC};
 use jute::Acl;
 
-use super::stream::{invalid, JuteReader, JuteWriter};
+use super::stream::{invalid, unsupported, JuteReader, JuteWriter};
 use super::{FileError, Progress};
 use crate::session::password::zookeeper_password;
 use crate::session::SessionEntry;
@@ -40,7 +40,10 @@ pub struct LoadedSnapshot {
 
 /// Reads the snapshot at `file`, whose name says it covers `zxid`.
 pub fn read(file: &Path, zxid: i64, progress: &Progress) -> Result<LoadedSnapshot, FileError> {
-    let at = |e: io::Error| FileError::new(file, e.to_string());
+    let at = |e: io::Error| FileError {
+        unknown_format: e.kind() == io::ErrorKind::Unsupported,
+        ..FileError::new(file, e.to_string())
+    };
     let handle = File::open(file).map_err(at)?;
     let len = handle.metadata().map_err(at)?.len();
     let mut reader = JuteReader::new(BufReader::with_capacity(1 << 20, handle), len);
@@ -64,7 +67,7 @@ fn read_from<R: io::BufRead>(
         return Err(invalid(format!("not a ZooKeeper snapshot (magic {magic:#x})")));
     }
     if version != FILE_VERSION {
-        return Err(invalid(format!(
+        return Err(unsupported(format!(
             "snapshot format version {version}, which corral cannot read"
         )));
     }

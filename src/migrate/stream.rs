@@ -184,3 +184,8 @@ fn truncated() -> io::Error {
 pub fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
+
+/// A file of a format this version does not know: refused, never read past.
+pub fn unsupported(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, message)
+}

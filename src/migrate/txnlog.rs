@@ -132,10 +132,9 @@ impl LogFile {
             ));
         }
         if header.version != FILE_VERSION {
-            return Err(FileError::new(
-                &self.path,
-                format!("log format version {}, which corral cannot read", header.version),
-            ));
+            let message =
+                format!("log format version {}, which corral cannot read", header.version);
+            return Err(FileError { unknown_format: true, ..FileError::new(&self.path, message) });
         }
         Ok(())
     }

@@ -158,7 +158,7 @@ fn newest_snapshot(
                 let bytes = std::fs::metadata(&file.path).map_or(0, |m| m.len());
                 return Ok((loaded.state, loaded.digest, bytes));
             }
-            Err(e) if e.message.contains("format version") => return Err(e.into()),
+            Err(e) if e.unknown_format => return Err(e.into()),
             Err(e) => problems.push(e.to_string()),
         }
     }
