@@ -15,11 +15,11 @@ use crate::http::{read_body, Activity, BodyError};
 use crate::metrics::{Counter, Summary};
 use crate::migrate::snapfile;
 use crate::node::Node;
-use crate::state::restore::MAX_RESTORE_BYTES;
+use crate::state::restore::{MAX_RESTORE_BYTES, RESTORE_STAGE_MS};
 
-/// How long a restore waits to be applied here before its answer says it failed (its
-/// outcome is then unknown: it may still apply).
-const APPLY_WAIT: Duration = Duration::from_secs(120);
+/// How long a restore waits to be applied here before its answer says it failed: as long as
+/// its parts may take to arrive, after which apply drops them.
+const APPLY_WAIT: Duration = Duration::from_millis(RESTORE_STAGE_MS as u64);
 
 /// ZooKeeper 3.9's `restore`, after the command's auth: disabled (503), too soon after the
 /// last one (429), then the body; `last_zxid` once applied here.
@@ -58,16 +58,13 @@ pub async fn restore(
 type Failure = (StatusCode, String);
 
 async fn run(node: &Node, activity: &Arc<Activity>, body: Incoming) -> Result<i64, Failure> {
-    let image: Arc<[u8]> = read_body(body, MAX_RESTORE_BYTES as usize)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("{e}; move a larger tree with corral import on stopped servers"),
-            ),
-            BodyError::Broken(_) => (StatusCode::BAD_REQUEST, e.to_string()),
-        })?
-        .into();
+    let image = read_body(body, MAX_RESTORE_BYTES as usize).await.map_err(|e| match e {
+        BodyError::TooLarge(_) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{e}; move a larger tree with corral import on stopped servers"),
+        ),
+        BodyError::Broken(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+    })?;
     // The body is in: from here on the server works, and the connection is not idle.
     let _busy = activity.busy();
     check(Arc::clone(&image)).await?;

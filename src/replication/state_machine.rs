@@ -31,12 +31,19 @@ pub struct StateMachine {
 struct SnapshotCounter {
     since: u64,
     every: u64,
+    /// Asked for whatever the count: after a restore, whose parts would otherwise keep the
+    /// whole snapshot in the log (and replay it at every start) until snapCount more txns.
+    /// Kept while a snapshot is being written, until one begins.
+    forced: bool,
 }
 
 impl SnapshotCounter {
     /// Counts applied txns; true when a snapshot should be asked for.
     fn count(&mut self, txns: usize, writing: bool) -> bool {
         self.since += txns as u64;
+        if self.forced {
+            return !writing;
+        }
         if self.since < self.every {
             return false;
         }
@@ -50,6 +57,7 @@ impl SnapshotCounter {
 
     fn reset(&mut self) {
         self.since = 0;
+        self.forced = false;
     }
 }
 
@@ -64,7 +72,7 @@ impl StateMachine {
         snap_count: u64,
     ) -> Result<Self, SnapshotError> {
         let mut sm = StateMachine {
-            due: SnapshotCounter { since: 0, every: snap_count.max(1) },
+            due: SnapshotCounter { since: 0, every: snap_count.max(1), forced: false },
             host,
             applied: None,
             membership: StoredMembership::default(),
@@ -116,6 +124,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         })?,
                     };
                     self.host.apply(&decoded);
+                    self.due.forced |= decoded.txns.iter().any(|t| t.op.completes_restore());
                     self.count_txns(decoded.txns.len());
                 }
                 EntryPayload::Membership(m) => {
@@ -175,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_snapshot_is_asked_for_every_snap_count_txns_unless_one_is_being_written() {
-        let mut due = SnapshotCounter { since: 0, every: 100 };
+        let mut due = SnapshotCounter { since: 0, every: 100, forced: false };
         assert!(!due.count(60, false));
         assert!(due.count(40, false), "100 txns");
         assert!(due.count(1, false), "still due until one begins");
@@ -184,5 +193,14 @@ mod tests {
         assert!(!due.count(1, true), "busy: skipped");
         assert!(!due.count(99, false), "and counted again from zero");
         assert!(due.count(1, false));
+    }
+
+    #[test]
+    fn a_forced_snapshot_waits_for_the_one_being_written_and_is_not_skipped() {
+        let mut due = SnapshotCounter { since: 0, every: 100, forced: true };
+        assert!(!due.count(1, true), "one is being written");
+        assert!(due.count(1, false), "asked for once it is done, whatever the count");
+        due.reset();
+        assert!(!due.count(1, false));
     }
 }

@@ -157,7 +157,7 @@ impl<'a> StateRecords<'a> {
         self.count.encode(&mut out);
         if format >= 5 {
             let staged = state.restoring.as_ref();
-            staged.map_or((0, 0), |s| (s.id, s.total)).encode(&mut out);
+            staged.map_or((0, (0, 0)), |s| (s.id, (s.total, s.started_ms))).encode(&mut out);
             staged.map(StagedRestore::joined).encode(&mut out);
         }
         out
@@ -225,8 +225,9 @@ impl StateLoader {
         let restoring = match format {
             ..=4 => None,
             _ => {
-                let (id, total): (i64, i64) = (r.next()?, r.next()?);
-                r.next::<Buffer>()?.map(|bytes| StagedRestore::from_bytes(id, total, bytes))
+                let (id, total, started_ms): (i64, i64, i64) = (r.next()?, r.next()?, r.next()?);
+                let bytes = r.next::<Buffer>()?;
+                bytes.map(|bytes| StagedRestore::from_bytes(id, total, started_ms, bytes))
             }
         };
         r.end()?;

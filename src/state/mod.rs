@@ -76,12 +76,13 @@ impl ZkState {
 
     /// Applies every txn of an entry in order.
     pub fn apply(&mut self, entry: &Entry, config: &ApplyConfig) -> Vec<Applied> {
+        self.expire_restore(entry.time_ms);
         entry.txns.iter().map(|txn| self.apply_txn(txn, entry.time_ms, config)).collect()
     }
 
     fn apply_txn(&mut self, txn: &Txn, time_ms: i64, config: &ApplyConfig) -> Applied {
         if let TxnOp::Restore(part) = &txn.op {
-            return self.apply_restore(txn, part);
+            return self.apply_restore(txn, part, time_ms);
         }
         if txn.op.consumes_zxid() {
             self.last_zxid += 1;
@@ -157,11 +158,11 @@ impl ZkState {
     }
 
     /// A part of a restore: staged; the last replaces the whole state, at a zxid of its own.
-    fn apply_restore(&mut self, txn: &Txn, part: &RestorePart) -> Applied {
+    fn apply_restore(&mut self, txn: &Txn, part: &RestorePart, time_ms: i64) -> Applied {
         if part.is_last() {
             self.last_zxid += 1;
         }
-        let (result, effect) = self.restore_part(part);
+        let (result, effect) = self.restore_part(part, time_ms);
         if part.is_last() {
             self.digests.record(self.last_zxid, self.tree.digest());
         }

@@ -18,11 +18,18 @@ use crate::txn::RestorePart;
 /// larger tree moves with `corral import` on stopped servers.
 pub const MAX_RESTORE_BYTES: i64 = 128 << 20;
 
+/// How long, by the clock of the entries that carry them, the parts of one restore may take
+/// to arrive: a restore whose member stopped sending is dropped after this, not kept (in
+/// memory and in every snapshot) until the next restore or leader.
+pub const RESTORE_STAGE_MS: i64 = 120_000;
+
 /// The parts of one restore applied so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedRestore {
     pub id: i64,
     pub total: i64,
+    /// The entry clock of its first part.
+    pub started_ms: i64,
     /// Shared with the txns that carried them: a frozen copy of the state costs nothing.
     parts: Vec<Arc<[u8]>>,
     len: i64,
@@ -33,17 +40,21 @@ impl StagedRestore {
         self.parts.concat()
     }
 
-    pub fn from_bytes(id: i64, total: i64, bytes: Vec<u8>) -> StagedRestore {
+    pub fn from_bytes(id: i64, total: i64, started_ms: i64, bytes: Vec<u8>) -> StagedRestore {
         let len = bytes.len() as i64;
-        StagedRestore { id, total, parts: vec![bytes.into()], len }
+        StagedRestore { id, total, started_ms, parts: vec![bytes.into()], len }
     }
 }
 
 impl ZkState {
     /// Stages a part; the last restores. A part out of order (another restore began, a
     /// leader changed, a part is missing) is refused and the restore it belongs to dropped.
-    pub(super) fn restore_part(&mut self, part: &RestorePart) -> (ZkResult<Response>, Effect) {
-        let image = match self.stage(part) {
+    pub(super) fn restore_part(
+        &mut self,
+        part: &RestorePart,
+        time_ms: i64,
+    ) -> (ZkResult<Response>, Effect) {
+        let image = match self.stage(part, time_ms) {
             Ok(Some(image)) => image,
             Ok(None) => return (Ok(Response::Empty), Effect::None),
             Err(e) => {
@@ -61,14 +72,23 @@ impl ZkState {
     }
 
     /// The whole image once `part` completes it.
-    fn stage(&mut self, part: &RestorePart) -> ZkResult<Option<Vec<u8>>> {
+    /// Drops a restore whose parts stopped coming (see `RESTORE_STAGE_MS`).
+    pub(super) fn expire_restore(&mut self, time_ms: i64) {
+        if self.restoring.as_ref().is_some_and(|s| time_ms - s.started_ms > RESTORE_STAGE_MS) {
+            tracing::warn!("a restore's parts stopped coming; the parts staged are dropped");
+            self.restoring = None;
+        }
+    }
+
+    fn stage(&mut self, part: &RestorePart, time_ms: i64) -> ZkResult<Option<Vec<u8>>> {
         let len = part.bytes.len() as i64;
         if !(1..=MAX_RESTORE_BYTES).contains(&part.total) || part.offset < 0 {
             return Err(ZkError::BadArguments);
         }
         if part.offset == 0 {
-            let (id, total) = (part.id, part.total);
-            self.restoring = Some(StagedRestore { id, total, parts: Vec::new(), len: 0 });
+            let (id, total, started_ms) = (part.id, part.total, time_ms);
+            let staged = StagedRestore { id, total, started_ms, parts: Vec::new(), len: 0 };
+            self.restoring = Some(staged);
         }
         let staged = self.restoring.as_mut().filter(|s| {
             (s.id, s.total, s.len) == (part.id, part.total, part.offset)
@@ -196,14 +216,14 @@ mod tests {
         let parts = parts(&image, 1, 100);
         let (last, staged) = parts.split_last().unwrap();
         for part in staged {
-            assert_eq!(state.restore_part(part), (Ok(Response::Empty), Effect::None));
+            assert_eq!(state.restore_part(part, 0), (Ok(Response::Empty), Effect::None));
         }
         assert_eq!(
             state.restoring.as_ref().map(|s| s.len),
             Some((image.len() - last.bytes.len()) as i64)
         );
         assert!(state.tree.get("/app").is_none(), "nothing changes before the last part");
-        assert_eq!(state.restore_part(last), (Ok(Response::Empty), Effect::Restored));
+        assert_eq!(state.restore_part(last, 0), (Ok(Response::Empty), Effect::Restored));
         assert!(state.tree.get("/app").is_some() && state.restoring.is_none());
         assert_eq!(state.last_zxid, 40);
     }
@@ -214,25 +234,31 @@ mod tests {
         let ours = parts(&image, 1, 100);
         let theirs = parts(&image, 2, 100);
         let mut state = ZkState::default();
-        assert!(state.restore_part(&ours[0]).0.is_ok());
+        assert!(state.restore_part(&ours[0], 0).0.is_ok());
         // Another restore starts: ours is refused from then on, theirs goes on.
-        assert!(state.restore_part(&theirs[0]).0.is_ok());
-        assert_eq!(state.restore_part(&ours[1]).0, Err(ZkError::BadArguments));
+        assert!(state.restore_part(&theirs[0], 0).0.is_ok());
+        assert_eq!(state.restore_part(&ours[1], 0).0, Err(ZkError::BadArguments));
         assert_eq!(state.restoring, None);
-        assert_eq!(state.restore_part(&theirs[1]).0, Err(ZkError::BadArguments));
+        assert_eq!(state.restore_part(&theirs[1], 0).0, Err(ZkError::BadArguments));
         // A part skipped, or a leader change between parts: refused too.
-        assert!(state.restore_part(&ours[0]).0.is_ok());
-        assert_eq!(state.restore_part(&ours[2]).0, Err(ZkError::BadArguments));
-        assert!(state.restore_part(&ours[0]).0.is_ok());
+        assert!(state.restore_part(&ours[0], 0).0.is_ok());
+        assert_eq!(state.restore_part(&ours[2], 0).0, Err(ZkError::BadArguments));
+        assert!(state.restore_part(&ours[0], 0).0.is_ok());
         state.start_epoch();
-        assert_eq!(state.restore_part(&ours[1]).0, Err(ZkError::BadArguments));
+        assert_eq!(state.restore_part(&ours[1], 0).0, Err(ZkError::BadArguments));
+        // Parts that stop coming are dropped once the entries' clock passes the limit.
+        assert!(state.restore_part(&ours[0], 1000).0.is_ok());
+        state.expire_restore(1000 + RESTORE_STAGE_MS);
+        assert!(state.restoring.is_some());
+        state.expire_restore(1001 + RESTORE_STAGE_MS);
+        assert_eq!(state.restoring, None);
         let huge = RestorePart {
             id: 3,
             offset: 0,
             total: MAX_RESTORE_BYTES + 1,
             bytes: ours[0].bytes.clone(),
         };
-        assert_eq!(state.restore_part(&huge).0, Err(ZkError::BadArguments));
+        assert_eq!(state.restore_part(&huge, 0).0, Err(ZkError::BadArguments));
     }
 
     #[test]
@@ -241,7 +267,7 @@ mod tests {
         let parts = parts(&image, 9, 64);
         let mut state = ZkState::default();
         for part in &parts[..3] {
-            assert!(state.restore_part(part).0.is_ok());
+            assert!(state.restore_part(part, 5).0.is_ok());
         }
         let mut records = super::super::codec::StateRecords::new(&state);
         let written: Vec<Vec<u8>> = records.by_ref().collect();
@@ -253,7 +279,7 @@ mod tests {
             Some(image[..192].to_vec())
         );
         for part in &parts[3..] {
-            assert!(installed.restore_part(part).0.is_ok());
+            assert!(installed.restore_part(part, 0).0.is_ok());
         }
         assert!(installed.tree.get("/app").is_some(), "the restore completes after an install");
     }

@@ -71,6 +71,11 @@ pub enum TxnOp {
 }
 
 impl TxnOp {
+    /// The last part of a restore: applying it replaces the state.
+    pub fn completes_restore(&self) -> bool {
+        matches!(self, TxnOp::Restore(part) if part.is_last())
+    }
+
     /// True when applying it consumes a zxid: all but sync, session moves and the parts of a
     /// restore before its last.
     pub fn consumes_zxid(&self) -> bool {

@@ -69,6 +69,15 @@ async fn a_restored_snapshot_brings_back_the_tree_and_its_sessions() {
     assert!(Client::resume(addr, request).await.is_none(), "a session it lacks has expired");
     let stat = back.set_data("/app", b"v3", -1).await.unwrap();
     assert_eq!(stat.mzxid, zxid + 1);
+    // A snapshot follows the restore, so the log need not keep its parts for long.
+    let snapshotted = eventually(|| async {
+        let (_, body) = http(a.admin, "GET", "/commands/last_snapshot").await;
+        let json: Value = serde_json::from_str(&body).unwrap();
+        let taken = json["zxid"].as_str().and_then(|z| i64::from_str_radix(z, 16).ok());
+        taken.is_some_and(|taken| taken >= zxid)
+    })
+    .await;
+    assert!(snapshotted, "a snapshot is taken after a restore");
 
     // ZooKeeper's limiter: one restore per admin.rateLimiterIntervalInMS (5 minutes).
     let (status, _) = restore(a.admin, &image).await;
