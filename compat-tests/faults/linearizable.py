@@ -1,0 +1,155 @@
+"""Linearizability of one ZooKeeper znode used as a register: the Wing-Gong-Lowe search as
+porcupine implements it (a linked list of call and return events, a stack to backtrack, and a
+cache of (linearized set, state) pairs already explored).
+
+An operation is a read (`sync` then `getData`), a write (`setData` at version -1) or a
+compare-and-set (`setData` at an expected version). Its outcome is "ok", "fail" (a definite
+refusal: BADVERSION for a compare-and-set) or "unknown" (the connection was lost or the call
+timed out): an unknown operation may have taken effect at any moment after its call, or never,
+so it is given no return time and may be placed anywhere after its call, last included.
+
+The register's state is (data, version), as getData's Stat shows it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+INFINITY = float("inf")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One client call on the register."""
+    process: str
+    kind: str  # "read", "write" or "cas"
+    call: float
+    ret: Optional[float]  # None: the outcome is unknown
+    outcome: str  # "ok", "fail" or "unknown"
+    value: Optional[bytes] = None  # what a write or cas sets
+    expected: Optional[int] = None  # a cas's expected version
+    seen: Optional[tuple] = None  # (data, version) a read saw, or a write's new version as (None, v)
+
+
+def step(state, op):
+    """The state after `op` in `state`, or None if `op` cannot happen there."""
+    data, version = state
+    if op.kind == "read":
+        return state if op.seen == state else None
+    if op.kind == "write":
+        if op.outcome == "fail":
+            return state
+        after = (op.value, version + 1)
+        if op.outcome == "ok" and op.seen is not None and op.seen[1] != version + 1:
+            return None
+        return after
+    if op.kind == "cas":
+        matches = version == op.expected
+        if op.outcome == "ok":
+            if not matches:
+                return None
+            if op.seen is not None and op.seen[1] != version + 1:
+                return None
+            return (op.value, version + 1)
+        if op.outcome == "fail":
+            return state if not matches else None
+        return (op.value, version + 1) if matches else state
+    raise ValueError("unknown op kind %r" % op.kind)
+
+
+@dataclass
+class _Entry:
+    op_id: int
+    is_call: bool
+    time: float
+    match: "Optional[_Entry]" = None
+    prev: "Optional[_Entry]" = field(default=None, repr=False)
+    next: "Optional[_Entry]" = field(default=None, repr=False)
+
+
+def _entries(ops):
+    events = []
+    for i, op in enumerate(ops):
+        ret = INFINITY if op.outcome == "unknown" or op.ret is None else op.ret
+        call, back = _Entry(i, True, op.call), _Entry(i, False, ret)
+        call.match = back
+        events += [call, back]
+    # Calls before returns at the same moment: touching operations count as concurrent.
+    events.sort(key=lambda e: (e.time, not e.is_call))
+    head = _Entry(-1, True, -INFINITY)
+    last = head
+    for e in events:
+        last.next, e.prev = e, last
+        last = e
+    return head
+
+
+def _lift(entry):
+    entry.prev.next = entry.next
+    entry.next.prev = entry.prev
+    back = entry.match
+    back.prev.next = back.next
+    if back.next is not None:
+        back.next.prev = back.prev
+
+
+def _unlift(entry):
+    back = entry.match
+    back.prev.next = back
+    if back.next is not None:
+        back.next.prev = back
+    entry.prev.next = entry
+    entry.next.prev = entry
+
+
+def is_linearizable(ops, initial=(None, -1)):
+    """True when some order of `ops`, each placed between its call and its return, is a
+    legal sequence of the register from `initial` (a missing node: no data, version -1;
+    pass the created node's (data, 0) when the history starts after its create)."""
+    head = _entries(ops)
+    state, linearized = initial, 0
+    stack, seen = [], set()
+    entry = head.next
+    while head.next is not None:
+        if entry.is_call:
+            after = step(state, ops[entry.op_id])
+            bit = 1 << entry.op_id
+            if after is not None and (linearized | bit, after) not in seen:
+                seen.add((linearized | bit, after))
+                stack.append((entry, state))
+                state, linearized = after, linearized | bit
+                _lift(entry)
+                entry = head.next
+            else:
+                entry = entry.next
+        else:
+            if not stack:
+                return False
+            entry, state = stack.pop()
+            linearized &= ~(1 << entry.op_id)
+            _unlift(entry)
+            entry = entry.next
+    return True
+
+
+def shortest_excerpt(ops, initial=(None, -1)):
+    """A short window of a history that is not linearizable and still shows why: the
+    shortest failing prefix (by call time), then with leading operations dropped for as long
+    as it still fails. Operations dropped from the front are replaced by nothing, so the
+    window's own start state is tried as every state a read in it saw."""
+    ordered = sorted(ops, key=lambda o: o.call)
+    lo, hi = 1, len(ordered)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if is_linearizable(ordered[:mid], initial):
+            lo = mid + 1
+        else:
+            hi = mid
+    window = ordered[:lo]
+    starts = [initial] + [o.seen for o in window if o.kind == "read" and o.seen]
+    while len(window) > 1:
+        rest = window[1:]
+        if all(not is_linearizable(rest, s) for s in starts):
+            window = rest
+        else:
+            break
+    return window
