@@ -25,8 +25,9 @@ scripts/check-readme-start.sh
 step "compatibility tests: stock clients against Apache ZooKeeper 3.8 and corral"
 CORRAL_BIN="$PWD/target/release/corral" compat-tests/run.sh
 
-step "the fault tests' checkers, each fed histories known to be wrong"
-compat-tests/.venv/bin/python -m pytest -q -p no:cacheprovider compat-tests/faults
+step "fault tests' ground: checkers fed wrong histories; ensembles on namespaced hosts, partitioned"
+CORRAL_BIN="$PWD/target/release/corral" \
+  compat-tests/.venv/bin/python -m pytest -q -p no:cacheprovider compat-tests/faults
 
 step "migration: Apache ZooKeeper 3.8 -> corral import -> corral export -> ZooKeeper"
 CORRAL_BIN="$PWD/target/release/corral" compat-tests/migrate/run.sh

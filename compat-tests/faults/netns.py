@@ -69,7 +69,10 @@ class Hosts:
         if not self._made:
             return
         self._made = False
-        for name in self.names:
+        for i, name in enumerate(self.names):
+            # Deleting our end removes the pair at once; a namespace's own links go only
+            # when the kernel gets round to freeing it.
+            _run("ip", "link", "del", "%sv%d" % (self.prefix, i + 1), check=False)
             _run("ip", "netns", "del", name, check=False)
         _run("ip", "link", "del", self.bridge, check=False)
         _run("iptables", "-D", *self._forward_rule, check=False)

@@ -232,12 +232,14 @@ def launch(d, wait=True):
     return state
 
 
-def _write_server(d, target, corral_bin, port, extra="", myid=None):
-    """One server's directory: its config files and server.json (not started)."""
+def _write_server(d, target, corral_bin, port, extra="", myid=None, place=None):
+    """One server's directory: its config files and server.json (not started). `place`:
+    (host, wrap, admin_port) for a server on a host of its own (see start_on_hosts), whose
+    argv `wrap` turns into the command that runs it there."""
     os.makedirs(d, exist_ok=True)
     data_dir = os.path.join(d, "data")
-    admin_port = free_port()
-    cfg = ZOO_CFG.format(data_dir=data_dir, port=port, host=HOST, super_digest=SUPER_DIGEST,
+    host, wrap, admin_port = place or (HOST, None, free_port())
+    cfg = ZOO_CFG.format(data_dir=data_dir, port=port, host=host, super_digest=SUPER_DIGEST,
                          admin_port=admin_port)
     if extra:
         # A static ensemble: no reconfig (corral's dynamic membership is a later issue).
@@ -250,8 +252,9 @@ def _write_server(d, target, corral_bin, port, extra="", myid=None):
         os.makedirs(data_dir, exist_ok=True)
         with open(os.path.join(data_dir, "myid"), "w") as f:
             f.write("%d\n" % myid)
-    state = {"target": target, "host": HOST, "port": port, "admin_port": admin_port, "data_dir": data_dir,
-             "argv": _argv(target, d, corral_bin, ensemble=myid is not None), "pid": None}
+    argv = _argv(target, d, corral_bin, ensemble=myid is not None)
+    state = {"target": target, "host": host, "port": port, "admin_port": admin_port,
+             "data_dir": data_dir, "argv": wrap(argv) if wrap else argv, "pid": None}
     _write_state(d, state)
 
 
@@ -273,6 +276,24 @@ def start(d, target, corral_bin=None, members=1):
     _write_state(d, {"target": target, "members": names})
     state = launch(d)
     state["hosts"] = ",".join("%s:%d" % (HOST, c) for c, _, _ in ports)
+    return state
+
+
+def start_on_hosts(d, target, corral_bin, hosts):
+    """An ensemble with a member on each of `hosts` (faults/netns.py: one network namespace
+    each, so every member has ZooKeeper's usual ports on an address of its own). Returns the
+    first member's state, with "hosts", the connect string of all."""
+    os.makedirs(d, exist_ok=True)
+    addrs = hosts.addrs
+    servers = "".join("server.%d=%s:2888:3888\n" % (i + 1, a) for i, a in enumerate(addrs))
+    names = ["m%d" % (i + 1) for i in range(len(addrs))]
+    for i, name in enumerate(names):
+        extra = ENSEMBLE_CFG.format(servers=servers)
+        place = (addrs[i], lambda argv, i=i: hosts.argv(i, argv), 8080)
+        _write_server(os.path.join(d, name), target, corral_bin, 2181, extra, i + 1, place)
+    _write_state(d, {"target": target, "members": names})
+    state = launch(d)
+    state["hosts"] = ",".join("%s:2181" % a for a in addrs)
     return state
 
 
