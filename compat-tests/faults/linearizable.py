@@ -101,15 +101,24 @@ def _unlift(entry):
     entry.next.prev = entry
 
 
-def is_linearizable(ops, initial=(None, -1)):
+class Undecided(Exception):
+    """The search took more steps than it was allowed: neither verdict holds."""
+
+
+def is_linearizable(ops, initial=(None, -1), max_steps=None):
     """True when some order of `ops`, each placed between its call and its return, is a
     legal sequence of the register from `initial` (a missing node: no data, version -1;
-    pass the created node's (data, 0) when the history starts after its create)."""
+    pass the created node's (data, 0) when the history starts after its create). Raises
+    Undecided after `max_steps` steps, if given."""
     head = _entries(ops)
     state, linearized = initial, 0
     stack, seen = [], set()
     entry = head.next
+    steps = 0
     while head.next is not None:
+        steps += 1
+        if max_steps is not None and steps > max_steps:
+            raise Undecided("%d operations, %d steps" % (len(ops), steps))
         if entry.is_call:
             after = step(state, ops[entry.op_id])
             bit = 1 << entry.op_id

@@ -1,0 +1,132 @@
+"""The fault tests' register workload: many kazoo sessions, spread over every server, read
+(`sync` + `getData`), write (`setData -1`) and compare-and-set (`setData` at the version
+they last saw) a few znodes, recording every call as a `linearizable.Op`.
+
+A call that raises a connection error or times out has an unknown outcome (it may still be
+applied later: a request kazoo queued while reconnecting is sent once connected); each
+session waits to be connected again before its next call, so a disconnection costs it one
+unknown outcome, not one per attempt while it reconnects. A refusal
+the server answered (BADVERSION) is a definite failure; a read without an answer is dropped,
+as it changed nothing.
+"""
+
+import random
+import threading
+import time
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import BadVersionError, NoNodeError
+
+from linearizable import Op
+
+ROOT = "/faults-register"
+CALL_TIMEOUT_S = 5.0
+
+
+def key_path(k):
+    return "%s/k%d" % (ROOT, k)
+
+
+def prepare(hosts, keys):
+    """Creates the registers, each with data "0" at version 0."""
+    zk = KazooClient(hosts=hosts, timeout=10.0)
+    zk.start(timeout=30)
+    try:
+        zk.ensure_path(ROOT)
+        for k in range(keys):
+            zk.create(key_path(k), b"0")
+    finally:
+        zk.stop()
+        zk.close()
+
+
+class Register:
+    """`clients` sessions, client i on server i mod len(servers), each running operations
+    on random keys until `stop` is set; `histories()` gives each key's operations."""
+
+    def __init__(self, servers, keys, clients, seed):
+        self.servers, self.keys, self.seed = servers, keys, seed
+        self.clients = clients
+        self.stop = threading.Event()
+        self.ops = {k: [] for k in range(keys)}
+        self.lock = threading.Lock()
+        self.threads = []
+
+    def start(self):
+        for i in range(self.clients):
+            t = threading.Thread(target=self._client, args=(i,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=CALL_TIMEOUT_S * 3)
+
+    def histories(self):
+        with self.lock:
+            return {k: list(ops) for k, ops in self.ops.items()}
+
+    def counts(self):
+        counts = {"ok": 0, "fail": 0, "unknown": 0}
+        for ops in self.histories().values():
+            for op in ops:
+                counts[op.outcome] += 1
+        return counts
+
+    def _record(self, key, op):
+        with self.lock:
+            self.ops[key].append(op)
+
+    def _client(self, i):
+        rng = random.Random("%s-%d" % (self.seed, i))
+        zk = KazooClient(hosts=self.servers[i % len(self.servers)], timeout=10.0,
+                         connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1})
+        try:
+            zk.start(timeout=30)
+        except Exception:  # noqa: BLE001 - a client that never connects does nothing
+            return
+        versions, n = {}, 0
+        try:
+            while not self.stop.is_set():
+                if not zk.connected:
+                    # A call made while kazoo reconnects would only add unknown outcomes.
+                    time.sleep(0.05)
+                    continue
+                n += 1
+                key = rng.randrange(self.keys)
+                kind = rng.choice(("read", "write", "cas"))
+                self._one(zk, "c%d" % i, key, kind, "c%d-%d" % (i, n), versions)
+        finally:
+            zk.stop()
+            zk.close()
+
+    def _one(self, zk, process, key, kind, value, versions):
+        path = key_path(key)
+        call = time.monotonic()
+        if kind == "read":
+            try:
+                zk.sync_async(path).get(timeout=CALL_TIMEOUT_S)
+                data, stat = zk.get_async(path).get(timeout=CALL_TIMEOUT_S)
+            except Exception:  # noqa: BLE001 - a read without an answer changed nothing
+                time.sleep(0.05)
+                return
+            versions[key] = stat.version
+            self._record(key, Op(process, "read", call, time.monotonic(), "ok",
+                                 seen=(data, stat.version)))
+            return
+        expected = versions.get(key, 0) if kind == "cas" else -1
+        try:
+            stat = zk.set_async(path, value.encode(), version=expected).get(
+                timeout=CALL_TIMEOUT_S)
+        except (BadVersionError, NoNodeError):
+            outcome, seen = "fail", None
+        except Exception:  # noqa: BLE001 - lost or timed out: it may have been applied
+            outcome, seen = "unknown", None
+            time.sleep(0.05)
+        else:
+            outcome, seen = "ok", (None, stat.version)
+            versions[key] = stat.version
+        ret = None if outcome == "unknown" else time.monotonic()
+        self._record(key, Op(process, kind, call, ret, outcome, value=value.encode(),
+                             expected=expected if kind == "cas" else None, seen=seen))
