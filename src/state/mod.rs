@@ -144,17 +144,22 @@ impl ZkState {
             changes = Changes::default();
         }
         self.apply_effect(effect);
+        self.outcome(txn, result, changes.triggers, effect)
+    }
+
+    /// The txn's outcome at the zxid it left; one that took a zxid logs the tree's digest.
+    fn outcome(
+        &mut self,
+        txn: &Txn,
+        result: ZkResult<Response>,
+        triggers: Vec<WatchTrigger>,
+        effect: Effect,
+    ) -> Applied {
         if txn.op.consumes_zxid() {
             self.digests.record(self.last_zxid, self.tree.digest());
         }
-        Applied {
-            origin: txn.origin,
-            session_id: txn.session_id,
-            zxid: self.last_zxid,
-            result,
-            triggers: changes.triggers,
-            effect,
-        }
+        let (origin, session_id, zxid) = (txn.origin, txn.session_id, self.last_zxid);
+        Applied { origin, session_id, zxid, result, triggers, effect }
     }
 
     /// A part of a restore: staged; the last replaces the whole state, at a zxid of its own.
@@ -163,17 +168,7 @@ impl ZkState {
             self.last_zxid += 1;
         }
         let (result, effect) = self.restore_part(part, time_ms);
-        if part.is_last() {
-            self.digests.record(self.last_zxid, self.tree.digest());
-        }
-        Applied {
-            origin: txn.origin,
-            session_id: txn.session_id,
-            zxid: self.last_zxid,
-            result,
-            triggers: Vec::new(),
-            effect,
-        }
+        self.outcome(txn, result, Vec::new(), effect)
     }
 
     fn apply_effect(&mut self, effect: Effect) {

@@ -30,6 +30,14 @@ async fn restore(admin: SocketAddr, image: &[u8]) -> (u16, Value) {
     (status, json)
 }
 
+/// A started ensemble of three with a superDigest: it, its leader and a follower.
+async fn three_members() -> (Cluster, usize, usize) {
+    let mut cluster = Cluster::with_config(3, 0, SUPER).await;
+    cluster.start_all().await;
+    let leader = cluster.leader().await;
+    (cluster, leader, (leader + 1) % 3)
+}
+
 async fn mntr_value(addr: SocketAddr, key: &str) -> String {
     let mntr = four_letter(addr, "mntr").await;
     let line = mntr.lines().find(|l| l.starts_with(&format!("zk_{key}\t")));
@@ -128,10 +136,7 @@ async fn a_body_that_is_not_a_whole_snapshot_changes_nothing() {
 
 #[tokio::test]
 async fn a_restore_sent_to_a_follower_replaces_every_members_tree() {
-    let mut cluster = Cluster::with_config(3, 0, SUPER).await;
-    cluster.start_all().await;
-    let leader = cluster.leader().await;
-    let follower = (leader + 1) % 3;
+    let (mut cluster, leader, follower) = three_members().await;
     let mut c = Client::connect(cluster.addr(leader)).await;
     for i in 0..20 {
         c.create(&format!("/n{i}"), format!("{i}").as_bytes(), 0).await.unwrap();
@@ -190,10 +195,7 @@ async fn an_admin_connection_that_sits_idle_is_closed() {
 /// snapshot would not, on this cluster's 100 ms tick).
 #[tokio::test]
 async fn a_snapshot_of_many_parts_restores_on_every_member() {
-    let mut cluster = Cluster::with_config(3, 0, SUPER).await;
-    cluster.start_all().await;
-    let leader = cluster.leader().await;
-    let follower = (leader + 1) % 3;
+    let (cluster, leader, follower) = three_members().await;
     let mut c = Client::connect(cluster.addr(leader)).await;
     let blob = vec![7u8; 1_000_000];
     for i in 0..12 {
