@@ -39,14 +39,9 @@ impl Host for Node {
     /// watches and the snapshot are not known, so their watches cannot be trusted; they
     /// reconnect and set them again.
     fn install(&self, state: ZkState) {
-        let now = tokio::time::Instant::now();
-        let sessions = state.sessions.iter().map(|(id, s)| (*id, s.timeout_ms));
-        self.sessions.replace_all(sessions, now);
+        self.track_all_and_disconnect(&state);
         *self.state.write() = state;
         self.publish_config();
-        for conn in self.connections.read().values() {
-            conn.closing.cancel();
-        }
     }
 
     /// Drops the requests of an entry that could not be logged, closing their connections.
@@ -141,18 +136,23 @@ impl Node {
     /// if its node changed since the zxid the client saw), and learns whether its session
     /// is among the restored ones.
     fn restored(&self, state: &ZkState) {
-        let now = tokio::time::Instant::now();
-        let sessions = state.sessions.iter().map(|(id, s)| (*id, s.timeout_ms));
-        self.sessions.replace_all(sessions, now);
-        let connections = self.connections.read();
         tracing::warn!(
             zxid = format!("0x{:x}", state.last_zxid),
             znodes = state.tree.node_count(),
             sessions = state.sessions.len(),
-            clients = connections.len(),
+            clients = self.connections.read().len(),
             "state restored from a snapshot; disconnecting every client"
         );
-        for conn in connections.values() {
+        self.track_all_and_disconnect(state);
+    }
+
+    /// The state's sessions tracked anew, each with a fresh full timeout, and every client
+    /// disconnected: what a snapshot install and a restore both do.
+    fn track_all_and_disconnect(&self, state: &ZkState) {
+        let now = tokio::time::Instant::now();
+        let sessions = state.sessions.iter().map(|(id, s)| (*id, s.timeout_ms));
+        self.sessions.replace_all(sessions, now);
+        for conn in self.connections.read().values() {
             conn.closing.cancel();
         }
     }
