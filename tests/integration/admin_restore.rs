@@ -171,11 +171,13 @@ async fn a_restore_sent_to_a_follower_replaces_every_members_tree() {
 
 #[tokio::test]
 async fn an_admin_connection_that_sits_idle_is_closed() {
+    // Well inside hyper's own 10 s head timeout, so only the idle timeout can close these.
+    let within = std::time::Duration::from_secs(5);
     let a = start_admin(&format!("{SUPER}admin.idleTimeout=300\n")).await;
     let mut socket = tokio::net::TcpStream::connect(a.admin).await.unwrap();
     socket.write_all(b"GET /commands/ruok HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let mut answer = Vec::new();
-    let read = tokio::time::timeout(WAIT, socket.read_to_end(&mut answer)).await;
+    let read = tokio::time::timeout(within, socket.read_to_end(&mut answer)).await;
     assert!(read.is_ok(), "closed after its answer, once idle");
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
 
@@ -185,7 +187,7 @@ async fn an_admin_connection_that_sits_idle_is_closed() {
                 Authorization: digest super:test\r\nContent-Length: 1000\r\n\r\npart";
     socket.write_all(head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
-    let read = tokio::time::timeout(WAIT, socket.read_to_end(&mut answer)).await;
+    let read = tokio::time::timeout(within, socket.read_to_end(&mut answer)).await;
     assert!(read.is_ok(), "a body that stops coming is not waited for");
     a.server.stop().await;
 }
