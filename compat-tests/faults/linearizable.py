@@ -11,7 +11,7 @@ so it is given no return time and may be placed anywhere after its call, last in
 The register's state is (data, version), as getData's Stat shows it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 INFINITY = float("inf")
@@ -105,13 +105,49 @@ class Undecided(Exception):
     """The search took more steps than it was allowed: neither verdict holds."""
 
 
+_UNSEEN = ("unseen",)  # the data of a write no read saw: equal only to itself, never to a read
+
+
+def _interchangeable(ops):
+    """Each operation's class of interchangeable operations, or None. Two unknown writes (or
+    two unknown compare-and-sets at the same expected version) whose data no read saw have
+    the same effect and may both be placed anywhere after their calls: once both are
+    called, placing either one first leads to the same searches. Their data becomes
+    `_UNSEEN`, so the states they lead to are the same too."""
+    read_data = {op.seen[0] for op in ops if op.kind == "read" and op.seen is not None}
+    classes, rewritten = [], []
+    for op in ops:
+        if op.outcome == "unknown" and op.kind != "read" and op.value not in read_data:
+            classes.append((op.kind, op.expected))
+            op = replace(op, value=_UNSEEN)
+        else:
+            classes.append(None)
+        rewritten.append(op)
+    return rewritten, classes
+
+
+def _settled(op, state):
+    """An unknown compare-and-set at a version the register has passed: versions only grow,
+    so wherever it is placed from here on it changes nothing."""
+    return op.outcome == "unknown" and op.kind == "cas" and state[1] > op.expected
+
+
 def is_linearizable(ops, initial=(None, -1), max_steps=None):
     """True when some order of `ops`, each placed between its call and its return, is a
     legal sequence of the register from `initial` (a missing node: no data, version -1;
     pass the created node's (data, 0) when the history starts after its create). Raises
-    Undecided after `max_steps` steps, if given."""
+    Undecided after `max_steps` steps, if given.
+
+    Unknown operations stay pending to the end, so each one could double the sets to
+    explore. Three rules keep that in check, each keeping the verdict:
+    - of interchangeable ones (see `_interchangeable`) only the first is tried at a point;
+    - a settled one (see `_settled`) is placed where it is met, with no alternative tried:
+      every order that places it later can place it there instead;
+    - once only unknown operations are left, the history is linearizable: each may be
+      placed last, or never have happened."""
+    ops, classes = _interchangeable(ops)
     head = _entries(ops)
-    state, linearized = initial, 0
+    state, linearized, tried = initial, 0, frozenset()
     stack, seen = [], set()
     entry = head.next
     steps = 0
@@ -119,23 +155,37 @@ def is_linearizable(ops, initial=(None, -1), max_steps=None):
         steps += 1
         if max_steps is not None and steps > max_steps:
             raise Undecided("%d operations, %d steps" % (len(ops), steps))
+        backtrack = not entry.is_call
         if entry.is_call:
-            after = step(state, ops[entry.op_id])
-            bit = 1 << entry.op_id
-            if after is not None and (linearized | bit, after) not in seen:
-                seen.add((linearized | bit, after))
-                stack.append((entry, state))
-                state, linearized = after, linearized | bit
+            op, cls = ops[entry.op_id], classes[entry.op_id]
+            settled = _settled(op, state)
+            after = None if cls in tried and not settled else step(state, op)
+            key = (linearized | 1 << entry.op_id, after)
+            if after is not None and key not in seen:
+                seen.add(key)
+                stack.append((entry, state, tried, settled))
+                state, linearized, tried = after, key[0], frozenset()
                 _lift(entry)
                 entry = head.next
+            elif settled:
+                backtrack = True
             else:
+                tried = tried | {cls} if cls is not None else tried
                 entry = entry.next
-        else:
-            if not stack:
-                return False
-            entry, state = stack.pop()
-            linearized &= ~(1 << entry.op_id)
-            _unlift(entry)
+        if backtrack:
+            if entry.time == INFINITY:
+                # Only unknown operations are left: each may be placed last, or never have been.
+                return True
+            while True:
+                if not stack:
+                    return False
+                entry, state, tried, settled = stack.pop()
+                linearized &= ~(1 << entry.op_id)
+                _unlift(entry)
+                if not settled:
+                    break
+            if classes[entry.op_id] is not None:
+                tried = tried | {classes[entry.op_id]}
             entry = entry.next
     return True
 

@@ -25,6 +25,8 @@ from workload import Register, prepare  # noqa: E402
 SEED = int(os.environ.get("FAULTS_SEED", "1207"))
 SECONDS = float(os.environ.get("FAULTS_SECONDS", "15"))
 START = (b"0", 0)
+# About a minute of search in the worst case; a run of 15 s needs a few million at most.
+MAX_STEPS = 60_000_000
 
 
 def report(target, seed, events, counts, anomalies):
@@ -64,7 +66,7 @@ def test_registers_stay_linearizable_under_faults(target):
     print("seed %d, %s: %d faults, ops %s" % (SEED, target, len(faults), counts))
     anomalies = {}
     for key, ops in workload.histories().items():
-        if not is_linearizable(ops, START, max_steps=5_000_000):
+        if not is_linearizable(ops, START, max_steps=MAX_STEPS):
             anomalies[key] = [repr(op) for op in shortest_excerpt(ops, START)]
     path = report(target, SEED, events, counts, anomalies)
     assert counts["ok"] > 100, "the workload did too little to judge: %s" % counts
