@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use jute::{
-    xid, CreateMode, CreateTtlRequest, Decode, DecodeError, Id, MultiOp, OpCode, ReplyHeader,
-    Request, RequestHeader, Response, SaslToken, WhoAmIResponse,
+    xid, Decode, DecodeError, Id, OpCode, ReplyHeader, Request, RequestHeader, Response, SaslToken,
+    WhoAmIResponse,
 };
 use tokio::time::Instant;
 
@@ -14,7 +14,7 @@ use crate::error::ZkError;
 use crate::metrics::Counter;
 use crate::node::conn::{ConnShared, Outbound};
 use crate::node::Node;
-use crate::txn::TxnOp;
+use crate::txn::{self, Routed, TxnOp};
 use crate::{auth, sasl};
 
 /// What the read loop does after a frame.
@@ -103,11 +103,11 @@ async fn dispatch(
     let xid = header.xid;
     let op = request.op_code();
     let request = match route(node, conn, request) {
-        Route::Write(txn_op) => {
+        Routed::Write(txn_op) => {
             node.propose_request(conn, (xid, op, len), txn_op).await;
             return Next::Continue;
         }
-        Route::Local(request) => request,
+        Routed::Local(request) => request,
     };
     conn.wait_writes_below(1).await;
     *conn.stats.last_op.lock() = crate::four_letter::op_tag(op);
@@ -221,59 +221,13 @@ fn sasl_step(node: &Node, conn: &ConnShared, xid: i32, token: &SaslToken) -> Nex
     Next::Close
 }
 
-/// Where a request goes: writes become txns, everything else is answered here.
-enum Route {
-    Write(TxnOp),
-    Local(Request),
-}
-
-fn route(node: &Node, conn: &ConnShared, request: Request) -> Route {
-    let create = |op, r: jute::CreateRequest| TxnOp::Create {
-        op,
-        request: CreateTtlRequest {
-            path: r.path,
-            data: r.data,
-            acl: r.acl,
-            flags: r.flags,
-            ttl: -1,
-        },
-    };
-    Route::Write(match request {
-        Request::Create(r) => create(OpCode::Create, r),
-        Request::Create2(r) => create(OpCode::Create2, r),
-        Request::CreateContainer(r) => create(OpCode::CreateContainer, r),
-        Request::CreateTtl(r) => TxnOp::Create { op: OpCode::CreateTtl, request: r },
-        Request::Delete(r) => TxnOp::Delete(r),
-        Request::SetData(r) => TxnOp::SetData(r),
-        Request::SetAcl(r) => TxnOp::SetAcl(r),
-        Request::Sync(r) => TxnOp::Sync { path: r.path.into_string() },
-        Request::Multi(r) => multi_txn(r.ops),
-        Request::Reconfig(_) if !node.config.reconfig_enabled => {
-            TxnOp::Fail(ZkError::ReconfigDisabled)
-        }
-        Request::Reconfig(_) => TxnOp::Fail(ZkError::Unimplemented),
-        Request::CloseSession => {
-            node.sessions.set_closing(conn.session_id());
-            TxnOp::CloseSession
-        }
-        other => return Route::Local(other),
-    })
-}
-
-/// A multi whose ops are not all writes, or that has an invalid create flag, fails to parse in
-/// ZooKeeper: MARSHALLINGERROR for the whole request.
-fn multi_txn(ops: Vec<MultiOp>) -> TxnOp {
-    let valid = ops.iter().all(|op| match op {
-        MultiOp::Create(_, r) => CreateMode::from_i32(r.flags).is_some(),
-        MultiOp::CreateTtl(r) => CreateMode::from_i32(r.flags).is_some(),
-        MultiOp::GetData(_) | MultiOp::GetChildren(_) => false,
-        _ => true,
-    });
-    if valid {
-        TxnOp::Multi(ops)
-    } else {
-        TxnOp::Fail(ZkError::Marshalling)
+/// Where a request goes: writes become txns, everything else is answered here. A
+/// closeSession marks its session closing at once, so later requests get SESSIONEXPIRED.
+fn route(node: &Node, conn: &ConnShared, request: Request) -> Routed {
+    if matches!(request, Request::CloseSession) {
+        node.sessions.set_closing(conn.session_id());
     }
+    txn::route(request, node.config.reconfig_enabled)
 }
 
 fn reply(conn: &ConnShared, xid: i32, zxid: i64, result: Result<Response, ZkError>) {

@@ -10,6 +10,9 @@ use crate::error::ZkError;
 use crate::session::password::Password;
 
 pub mod codec;
+mod from_request;
+
+pub use from_request::{route, Routed};
 
 /// Which node and pending request a txn came from; only that node replies to it. The request
 /// id's top 24 bits are the node's incarnation (how many times it has started), so a txn
