@@ -8,6 +8,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 
 from checks import check_fifo, check_set, check_unique_ids  # noqa: E402
+from ephemerals import Ephemerals  # noqa: E402
 from linearizable import Op, is_linearizable, shortest_excerpt, step  # noqa: E402
 
 START = (b"0", 0)  # the register's node, created before the history with data "0"
@@ -224,3 +225,17 @@ def test_writes_out_of_session_order_are_reported():
     assert any("missing: [3]" in a for a in check_fifo(writes, {"z1": {"s": [1, 2]}}))
     assert any("refused" in a for a in check_fifo(writes, {"z1": {"s": [1, 3, 4]}}))
     assert any("twice" in a for a in check_fifo(writes, {"z1": {"s": [1, 1, 3]}}))
+
+
+def test_ephemerals_of_live_closed_and_expired_sessions_are_judged():
+    w = Ephemerals(["s1"], 1, 0)
+    w.status = {0xA: "alive", 0xB: "closed", 0xC: "expired"}
+    w.created = {0xA: {"a1": "ok", "a2": "unknown"}, 0xB: {"b1": "ok"}, 0xC: {"c1": "ok"}}
+    alive = {0xA}
+    assert w._judge({"s1": {"a1": 0xA}, "s2": {"a1": 0xA, "a2": 0xA}}, alive) == []
+    lost = w._judge({"s1": {}}, alive)
+    assert lost == ["s1: live session a lost ephemerals: ['a1']"]
+    moved = w._judge({"s1": {"a1": 0xB}}, alive)
+    assert any("lost" in a for a in moved) and any("a1 (closed)" in a for a in moved)
+    stayed = w._judge({"s1": {"a1": 0xA, "c1": 0xC}}, alive)
+    assert stayed == ["s1: ephemerals of closed or expired sessions: ['c1 (expired)']"]

@@ -21,12 +21,15 @@ ELECTION_S = 60
 
 
 def targets():
+    """corral if CORRAL_BIN is set, Apache ZooKeeper if installed; FAULTS_TARGETS (a comma
+    list) narrows them."""
     found = []
     if os.environ.get("CORRAL_BIN"):
         found.append("corral")
     if os.path.exists("/usr/share/java/zookeeper.jar"):
         found.append("zookeeper")
-    return found
+    wanted = os.environ.get("FAULTS_TARGETS")
+    return [t for t in found if not wanted or t in wanted.split(",")]
 
 
 def mode(addr):

@@ -17,10 +17,13 @@ import time
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NoNodeError
 
-from linearizable import Op
+from linearizable import Op, is_linearizable, shortest_excerpt
 
 ROOT = "/faults-register"
 CALL_TIMEOUT_S = 5.0
+START = (b"0", 0)  # each register as `prepare` creates it
+# About a minute of search in the worst case; a run of 60 s needs a few million at most.
+MAX_STEPS = 60_000_000
 
 
 def key_path(k):
@@ -73,6 +76,14 @@ class Register:
             for op in ops:
                 counts[op.outcome] += 1
         return counts
+
+    def check(self):
+        """(counts, {key: the shortest excerpt of its history that is not linearizable})."""
+        anomalies = {}
+        for key, ops in self.histories().items():
+            if not is_linearizable(ops, START, max_steps=MAX_STEPS):
+                anomalies["k%d" % key] = [repr(op) for op in shortest_excerpt(ops, START)]
+        return self.counts(), anomalies
 
     def _record(self, key, op):
         with self.lock:
