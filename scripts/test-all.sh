@@ -25,9 +25,15 @@ scripts/check-readme-start.sh
 step "compatibility tests: stock clients against Apache ZooKeeper 3.8 and corral"
 CORRAL_BIN="$PWD/target/release/corral" compat-tests/run.sh
 
-step "fault tests' ground: checkers fed wrong histories; ensembles on namespaced hosts, partitioned"
+step "fault tests: checkers fed wrong histories; every workload under the nemesis (seed 1207), both targets"
 CORRAL_BIN="$PWD/target/release/corral" \
   compat-tests/.venv/bin/python -m pytest -q -p no:cacheprovider compat-tests/faults
+
+step "fault tests: two more short seeded runs on corral, 3 and 5 members"
+rm -rf compat-tests/.cache/campaign-ci
+CORRAL_BIN="$PWD/target/release/corral" compat-tests/.venv/bin/python \
+  compat-tests/faults/campaign.py --runs 2 --seconds 15 --first-seed 2001 \
+  --out compat-tests/.cache/campaign-ci
 
 step "migration: Apache ZooKeeper 3.8 -> corral import -> corral export -> ZooKeeper"
 CORRAL_BIN="$PWD/target/release/corral" compat-tests/migrate/run.sh

@@ -6,14 +6,16 @@ corral (and, with --targets corral,zookeeper, on Apache ZooKeeper as well).
         compat-tests/faults/campaign.py --runs 100 --seconds 60
 
 Each run's record (seed, faults, counts, verdicts, excerpts) and pytest's log go under --out;
-summary.jsonl gets a line per run, so an interrupted campaign resumes where it stopped.
---summary prints the totals of what is there.
+summary.jsonl gets a line per run, so an interrupted campaign resumes where it stopped
+(SIGINT or SIGTERM let the run under way remove its servers and hosts first).
+--summary prints the totals of what is there. It exits 1 when a run failed or found anomalies.
 """
 
 import argparse
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -49,8 +51,15 @@ def one_run(args, seed, target, members):
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-s"]
     started = time.monotonic()
     with open(os.path.join(args.out, name + ".log"), "w") as log:
-        code = subprocess.call(argv + [os.path.join(here, t) for t in TESTS], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, cwd=here)
+        child = subprocess.Popen(argv + [os.path.join(here, t) for t in TESTS], env=env,
+                                 stdout=log, stderr=subprocess.STDOUT, cwd=here)
+        try:
+            code = child.wait()
+        except KeyboardInterrupt:
+            # pytest stops at SIGINT after its cleanups: servers stopped, hosts removed.
+            child.send_signal(signal.SIGINT)
+            child.wait()
+            raise
     row = {"seed": seed, "target": target, "members": members, "seconds": args.seconds,
            "exit": code, "took_s": round(time.monotonic() - started, 1), "workloads": {}}
     for path in glob.glob(os.path.join(records, "faults-*-%s-%d.json" % (target, seed))):
@@ -61,6 +70,14 @@ def one_run(args, seed, target, members):
             row["workloads"][workload] = {"counts": result["counts"],
                                           "anomalies": len(result["anomalies"])}
     return row
+
+
+def show_tail(log, lines=60):
+    """A failed run's last lines, where CI shows them."""
+    with open(log) as f:
+        tail = [l for l in f if "WARNING" not in l][-lines:]
+    print("--- %s (last %d lines, kazoo's warnings left out)" % (log, len(tail)))
+    print("".join(tail), flush=True)
 
 
 def totals(summary):
@@ -82,6 +99,8 @@ def totals(summary):
 
 def main():
     args = parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped like ^C: cleaned up
+    args.out = os.path.abspath(args.out)  # the runs work in this directory
     os.makedirs(args.out, exist_ok=True)
     summary = os.path.join(args.out, "summary.jsonl")
     if not args.summary:
@@ -96,8 +115,19 @@ def main():
                 with open(summary, "a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
-    print(json.dumps(totals(summary), indent=1) if os.path.exists(summary) else "no runs yet")
+                if row["exit"] != 0:
+                    show_tail(os.path.join(args.out, "run-%d-%s-%d.log" % (seed, target, members)))
+    if not os.path.exists(summary):
+        print("no runs yet")
+        return 0
+    found = totals(summary)
+    print(json.dumps(found, indent=1))
+    return 1 if found["anomalies"] or found["failed runs"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("stopped; run the same command again to go on", file=sys.stderr)
+        sys.exit(130)

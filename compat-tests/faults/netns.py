@@ -116,3 +116,16 @@ def leftovers(prefix):
               if line.split(":")[1].strip().startswith(prefix)]
     found += [r for r in _run("iptables", "-S", "FORWARD").stdout.splitlines() if prefix in r]
     return found
+
+
+def sweep(prefix):
+    """Removes what `leftovers(prefix)` finds: for a run that was killed before it could
+    clean up after itself."""
+    for name in leftovers(prefix):
+        if name.startswith("-A FORWARD"):
+            _run("iptables", "-D", *name.split()[1:], check=False)
+        elif "@" in name or name.endswith("br"):
+            _run("ip", "link", "del", name.split("@")[0], check=False)
+        else:
+            _run("ip", "netns", "del", name, check=False)
+    return leftovers(prefix)
