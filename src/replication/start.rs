@@ -183,6 +183,7 @@ pub async fn start_member(
         leader_grace: heartbeat * 2,
         addrs: ensemble.peers.iter().map(|p| (p.id, p.addr.clone())).collect(),
         faults: faults.clone(),
+        forward_streams: Default::default(),
     };
     let service = Arc::new(service);
     tokio::spawn(super::peer::watch_leader(service.clone(), shutdown.clone()));

@@ -6,50 +6,10 @@ use crate::common;
 use std::time::Duration;
 
 use common::cluster::Cluster;
+use common::peer::{closed_without_answer, impersonate, json_frame};
 use common::Client;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// The cluster id every member derives from the `server.N` lines (their ids, ports and
-/// roles): anyone can compute it, which is why it is a guard, not a password.
-fn cluster_id(cluster: &Cluster) -> Vec<u8> {
-    let mut hash = Sha256::new();
-    for m in &cluster.members {
-        hash.update(format!("server.{}:{}:{}:true\n", m.id, m.quorum.port(), m.id));
-    }
-    hash.finalize().to_vec()
-}
-
-fn frame(kind: u8, json: &str) -> Vec<u8> {
-    let mut body = vec![kind];
-    body.extend((json.len() as u32).to_be_bytes());
-    body.extend(json.as_bytes());
-    let mut out = (body.len() as u32).to_be_bytes().to_vec();
-    out.extend(body);
-    out
-}
-
-/// Passes the handshake as member `from` and returns the connection.
-async fn impersonate(cluster: &Cluster, target: usize, from: u64) -> TcpStream {
-    let mut stream = TcpStream::connect(cluster.members[target].quorum).await.unwrap();
-    let hello = format!(
-        r#"{{"version":1,"cluster":{:?},"from":{from},"purpose":"Raft"}}"#,
-        cluster_id(cluster)
-    );
-    stream.write_all(&frame(1, &hello)).await.unwrap();
-    let mut welcome = [0u8; 5];
-    stream.read_exact(&mut welcome).await.unwrap();
-    assert_eq!(welcome[4], 2, "welcomed");
-    let mut rest = vec![0u8; u32::from_be_bytes(welcome[..4].try_into().unwrap()) as usize - 1];
-    stream.read_exact(&mut rest).await.unwrap();
-    stream
-}
-
-async fn closed_without_answer(stream: &mut TcpStream) -> bool {
-    let mut byte = [0u8; 1];
-    matches!(tokio::time::timeout(common::WAIT, stream.read(&mut byte)).await, Ok(Ok(0) | Err(_)))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_vote_from_the_top_of_the_term_range_is_refused_and_changes_nothing() {
@@ -57,12 +17,12 @@ async fn a_forged_vote_from_the_top_of_the_term_range_is_refused_and_changes_not
     cluster.start_all().await;
     let leader = cluster.leader().await;
     let other = cluster.members[(leader + 1) % 3].id;
-    let mut forger = impersonate(&cluster, leader, other).await;
+    let mut forger = impersonate(&cluster, leader, other, "Raft").await;
     let top = u64::MAX;
     let vote = format!(
         r#"{{"vote":{{"leader_id":{{"term":{top},"node_id":{other}}},"committed":false}},"last_log_id":{{"leader_id":{{"term":{top},"node_id":{other}}},"index":4611686018427387904}}}}"#
     );
-    forger.write_all(&frame(10, &vote)).await.unwrap();
+    forger.write_all(&json_frame(10, &vote)).await.unwrap();
     assert!(closed_without_answer(&mut forger).await, "no vote granted");
     assert_eq!(cluster.leader().await, leader, "the leader still leads");
     let mut client = Client::connect(cluster.addr(leader)).await;

@@ -15,6 +15,7 @@ mod disk_full;
 mod ensemble;
 mod ensemble_crash;
 mod ensemble_failover;
+mod ensemble_forward;
 mod ensemble_hostile;
 mod four_letter;
 mod handshake;

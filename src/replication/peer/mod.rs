@@ -6,6 +6,7 @@ mod client;
 mod faults;
 mod link;
 mod service;
+mod streams;
 mod wire;
 
 pub use client::PeerNetwork;

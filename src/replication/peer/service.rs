@@ -19,6 +19,7 @@ use super::super::types::*;
 use super::super::{Host, Replicator};
 use super::faults::Faults;
 use super::link::{self, Identity, Link, LinkError};
+use super::streams::ForwardStreams;
 use super::wire::{Message, Purpose, WireError};
 use crate::metrics::{Counter, Summary};
 use crate::txn::codec::{decode_entry, entry_header};
@@ -48,6 +49,8 @@ pub struct PeerService {
     /// Where forwarded txns and touches go on the leader.
     pub host: Arc<dyn Host>,
     pub replicator: Replicator,
+    /// Which forwarding stream of each member is its newest: only that one is proposed from.
+    pub forward_streams: ForwardStreams,
 }
 
 impl PeerService {
@@ -169,8 +172,10 @@ impl PeerService {
 
     /// A member's forwarded writes, queued to this member's proposer in the order they come,
     /// and its session touches. Only a leader takes them: when this member stops leading, the
-    /// stream is closed, and the sender abandons what it had in flight.
+    /// stream is closed, and the sender abandons what it had in flight. So is a stream once
+    /// its member has opened a newer one (see `ForwardStreams`).
     async fn serve_forward(&self, link: &mut Link, from: NodeId) -> Result<(), LinkError> {
+        let stream = self.forward_streams.open(from);
         let mut metrics = self.raft.metrics();
         loop {
             if metrics.borrow_and_update().current_leader != Some(self.identity.me) {
@@ -195,6 +200,15 @@ impl PeerService {
                 Message::Txns(bytes) => {
                     let entry = decode_entry(&bytes)
                         .map_err(|e| LinkError::Unexpected(format!("txns from {from}: {e}")))?;
+                    let Some(_turn) = self.forward_streams.turn(from, stream).await else {
+                        tracing::info!(
+                            from,
+                            txns = entry.txns.len(),
+                            "writes on a forwarding stream its member has since replaced; \
+                             dropped (their clients were told the outcome is unknown)"
+                        );
+                        return Ok(());
+                    };
                     for txn in entry.txns {
                         // A member forwards its own clients' writes, nothing else.
                         if txn.origin.map(|o| o.node_id) != Some(from) {

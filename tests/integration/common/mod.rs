@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod peer;
 pub mod processes;
 
 use std::collections::VecDeque;
