@@ -8,6 +8,7 @@ the test honest. FAULTS_MEMBERS picks 3 or 5 servers; the record goes to COMPAT_
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -58,6 +59,14 @@ def run(target, hosts, d):
     return faults, events, results
 
 
+def keep_server_logs(d, record):
+    """Each member's server.log beside the run's record, as evidence."""
+    for member in zkserver.member_dirs(d):
+        log = os.path.join(member, "server.log")
+        if os.path.exists(log):
+            shutil.copy(log, "%s.%s.log" % (record[:-len(".json")], os.path.basename(member)))
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 @pytest.mark.parametrize("target", targets())
 def test_workloads_keep_their_promises_under_faults(target):
@@ -68,8 +77,10 @@ def test_workloads_keep_their_promises_under_faults(target):
         finally:
             zkserver.stop(d)
             hosts.destroy()
+        path = save("workloads", target, SEED, events, results)
+        if any(r["anomalies"] for r in results.values()):
+            keep_server_logs(d, path)
     assert leftovers(hosts.prefix) == []
-    path = save("workloads", target, SEED, events, results)
     print("seed %d, %s, %d members: %d faults, %s" % (
         SEED, target, MEMBERS, len(faults),
         {name: r["counts"] for name, r in results.items()}))
