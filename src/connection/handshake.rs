@@ -111,7 +111,13 @@ async fn reconnect(
         // Not known to have failed: the client tries again, here or elsewhere.
         Err(None) => return Outcome::Dropped,
     }
-    node.sessions.track(session_id, timeout_ms, tokio::time::Instant::now());
+    let now = tokio::time::Instant::now();
+    node.sessions.track(session_id, timeout_ms, now);
+    // The reconnect is activity the leader must hear of, as ZooKeeper's follower revalidates
+    // a session with its leader: when this member already owns the session no txn went
+    // out, and a client that was away for most of its timeout (this member restarting, say)
+    // would otherwise be expired by the leader before its first ping is reported.
+    node.sessions.touch(session_id, now);
     tracing::debug!(session = format!("0x{session_id:x}"), peer = %conn.peer, "session reconnected");
     Outcome::Accepted(response(request, timeout_ms, session_id, passwd.to_vec()))
 }

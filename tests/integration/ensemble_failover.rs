@@ -227,3 +227,28 @@ async fn a_rolling_restart_keeps_every_session_and_acknowledged_write() {
     }
     cluster.stop_all().await;
 }
+
+/// Found by the fault campaign (seed 12): a session's member was killed, the client came
+/// back to it most of a timeout later, stayed idle, and the leader expired the session
+/// under it: the reconnect never reached the leader, as no txn was needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_to_the_member_owning_the_session_reaches_the_leader() {
+    let mut cluster = Cluster::new(3, 0).await;
+    cluster.start_all().await;
+    let leader = cluster.leader().await;
+    let owner = (leader + 1) % 3;
+    let request = common::connect_request(0, vec![0; 16], 2_000);
+    let mut client = Client::resume(cluster.addr(owner), request).await.expect("connects");
+    assert!(client.create("/kept", b"", 1).await.is_ok());
+    let (session, passwd, timeout_ms) =
+        (client.session_id, client.passwd.clone(), client.timeout_ms);
+    drop(client);
+    // Away for most of its timeout (the test's subject is time itself), then back and idle.
+    let timeout = std::time::Duration::from_millis(timeout_ms as u64);
+    tokio::time::sleep(timeout * 7 / 10).await;
+    let request = common::connect_request(session, passwd, timeout_ms);
+    let mut back = Client::resume(cluster.addr(owner), request).await.expect("still live");
+    tokio::time::sleep(timeout * 6 / 10).await;
+    assert!(back.exists("/kept", false).await.is_ok(), "session 0x{session:x} kept its ephemeral");
+    cluster.stop_all().await;
+}
