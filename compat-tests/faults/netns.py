@@ -19,6 +19,17 @@ def _run(*argv, check=True):
     return subprocess.run(argv, check=check, capture_output=True, text=True)
 
 
+def _free_subnet(third):
+    """The first 10.231.X.0/24 from X = `third` on that no bridge of this machine holds, so
+    that runs side by side (a campaign in two processes) do not share one."""
+    held = _run("ip", "-o", "-4", "addr", "show").stdout
+    for n in range(200):
+        candidate = 20 + (third - 20 + n) % 200
+        if " 10.231.%d.1/" % candidate not in held:
+            return candidate
+    raise RuntimeError("no free 10.231.X.0/24 subnet")
+
+
 class Hosts:
     """`count` hosts named `<prefix>-1` ... `<prefix>-<count>`; `with Hosts(3) as hosts:`."""
 
@@ -26,7 +37,7 @@ class Hosts:
         tag = prefix or "zkf%d" % (os.getpid() % 100000)
         self.prefix = tag
         self.bridge = tag + "br"
-        third = (os.getpid() % 200) + 20 if subnet is None else subnet
+        third = _free_subnet((os.getpid() % 200) + 20) if subnet is None else subnet
         self.net = "10.231.%d" % third
         self.names = ["%s-%d" % (tag, i + 1) for i in range(count)]
         self.addrs = ["%s.%d" % (self.net, 10 + i) for i in range(count)]
