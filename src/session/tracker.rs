@@ -46,11 +46,18 @@ impl SessionTracker {
         self.sessions.insert(id, Tracked { timeout, deadline, closing: false });
     }
 
-    /// Gives every live session a full timeout from `now`.
+    /// Gives every session a full timeout from `now`, closing ones included, as a new
+    /// ZooKeeper leader builds its session tracker afresh: a session marked closing here
+    /// (its client's closeSession, or an expiry) may have lost its closing txn with the old
+    /// leadership, and only expiring it again takes it and its ephemerals away.
     pub fn restart_all(&mut self, now: Instant) {
-        let ids: Vec<i64> = self.sessions.keys().copied().collect();
-        for id in ids {
-            self.touch(id, now);
+        let deadlines: Vec<(i64, Instant)> =
+            self.sessions.iter().map(|(id, t)| (*id, self.deadline(now, t.timeout))).collect();
+        for (id, deadline) in deadlines {
+            if let Some(t) = self.sessions.get_mut(&id) {
+                t.closing = false;
+                t.deadline = deadline;
+            }
         }
     }
 
@@ -132,6 +139,26 @@ mod tests {
         assert_eq!(expired, vec![1]);
         assert!(!tracker.is_live(1));
         assert!(!tracker.touch(1, start));
+    }
+
+    /// Found by the fault campaign (seed 3): a client closed its session through a follower,
+    /// the closeSession txn was lost when the leader changed, and the follower that marked
+    /// the session closing became leader: the session never expired, its ephemerals stayed.
+    #[tokio::test(start_paused = true)]
+    async fn a_session_closing_when_leadership_starts_expires_again() {
+        let tick = Duration::from_millis(100);
+        let mut tracker = SessionTracker::new(tick);
+        let start = Instant::now();
+        tracker.track(1, 1000, start);
+        tracker.track(2, 1000, start);
+        assert!(tracker.set_closing(1), "its client sent closeSession");
+        assert_eq!(tracker.take_expired(start + Duration::from_millis(1200)), vec![2]);
+        let leading = start + Duration::from_millis(5000);
+        tracker.restart_all(leading);
+        assert!(tracker.is_live(1) && tracker.is_live(2));
+        assert!(tracker.take_expired(leading + Duration::from_millis(999)).is_empty());
+        let again = tracker.take_expired(leading + Duration::from_millis(1200));
+        assert_eq!(again, vec![1, 2], "both expire again, a full timeout on");
     }
 
     #[tokio::test(start_paused = true)]
