@@ -46,6 +46,8 @@ class Clients:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.threads = []
+        # A client thread that fails ends, and the run cannot be judged: the test says so.
+        self.errors = []
 
     def start(self):
         for i in range(self.clients):
@@ -70,6 +72,9 @@ class Clients:
                     time.sleep(0.05)
                     continue
                 zk = self.step(zk, i, rng) or zk
+        except Exception as e:  # noqa: BLE001 - reported by the test as a harness error
+            self.errors.append("client %d: %r" % (i, e))
+            raise
         finally:
             self.closing(zk, i)
 
@@ -86,6 +91,13 @@ class Clients:
 # loss, session expired or moved, timeouts) for requests whose fate it does not know.
 DEFINITE = (BadArgumentsError, BadVersionError, NoAuthError, NoChildrenForEphemeralsError,
             NodeExistsError, NoNodeError, NotEmptyError)
+
+
+def session_of(zk):
+    """The client's session id, or None while it has none (kazoo drops it when the session
+    expires, until the next one is made)."""
+    client_id = zk.client_id
+    return client_id[0] if client_id else None
 
 
 def outcome_of(call):

@@ -12,7 +12,7 @@ At the end, with the faults healed, every server must show:
 import time
 
 from clients import (CALL_TIMEOUT_S, Clients, children_or_empty, connect, on_each_server,
-                     outcome_of)
+                     outcome_of, session_of)
 
 EPH = "/faults-eph"
 SESSION_TIMEOUT_S = 6.0
@@ -33,6 +33,9 @@ class Ephemerals(Clients):
 
     def step(self, zk, i, rng):
         sid = self._session(zk, i)
+        if sid is None:
+            time.sleep(0.05)
+            return None
         if rng.random() < CLOSE_SHARE:
             zk.stop()  # closeSession, then the connection closes
             zk.close()
@@ -44,7 +47,7 @@ class Ephemerals(Clients):
             name = "%x-%d" % (sid, self.n)
         outcome, _ = outcome_of(lambda: zk.create_async(
             "%s/%s" % (EPH, name), ephemeral=True).get(timeout=CALL_TIMEOUT_S))
-        if outcome == "ok" and zk.client_id[0] != sid:
+        if outcome == "ok" and session_of(zk) != sid:
             outcome = "unknown"  # answered for a session that has since been replaced
         with self.lock:
             self.created.setdefault(sid, {})[name] = outcome
@@ -53,7 +56,9 @@ class Ephemerals(Clients):
     def _session(self, zk, i):
         """The client's session id; one it no longer has (kazoo replaced it after LOST) is
         recorded as expired."""
-        sid = zk.client_id[0]
+        sid = session_of(zk)
+        if sid is None:
+            return None
         with self.lock:
             before = self.current.get(i)
             if before is not None and before != sid and self.status.get(before) == "alive":
@@ -66,7 +71,7 @@ class Ephemerals(Clients):
         # A session is judged alive only once its client is connected again: one that was
         # cut off for longer than its timeout learns here that it expired.
         deadline = time.monotonic() + 30
-        while not zk.connected and time.monotonic() < deadline:
+        while not (zk.connected and session_of(zk)) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._session(zk, i)
         self.live[i] = zk  # closed by `check`, after the final reads

@@ -55,7 +55,7 @@ def run(target, hosts, d):
     results = {}
     for name, w in workloads.items():
         counts, anomalies = w.check()
-        results[name] = {"counts": counts, "anomalies": anomalies}
+        results[name] = {"counts": counts, "anomalies": anomalies, "errors": w.errors}
     return faults, events, results
 
 
@@ -85,6 +85,8 @@ def test_workloads_keep_their_promises_under_faults(target):
         SEED, target, MEMBERS, len(faults),
         {name: r["counts"] for name, r in results.items()}))
     for name, r in results.items():
+        assert not r["errors"], "%s's clients failed; the run cannot be judged: %s" % (
+            name, r["errors"])
         assert r["counts"].get("ok", 0) > 10, "%s did too little to judge: %s" % (name, r)
     found = {name: r["anomalies"] for name, r in results.items() if r["anomalies"]}
     assert not found, "anomalies (seed %d), see %s:\n%s" % (SEED, path,

@@ -54,6 +54,7 @@ class Register:
         self.ops = {k: [] for k in range(keys)}
         self.lock = threading.Lock()
         self.threads = []
+        self.errors = []  # a client thread that failed; the test reports the run unjudged
 
     def start(self):
         for i in range(self.clients):
@@ -108,6 +109,9 @@ class Register:
                 key = rng.randrange(self.keys)
                 kind = rng.choice(("read", "write", "cas"))
                 self._one(zk, "c%d" % i, key, kind, "c%d-%d" % (i, n), versions)
+        except Exception as e:  # noqa: BLE001 - reported by the test as a harness error
+            self.errors.append("client %d: %r" % (i, e))
+            raise
         finally:
             zk.stop()
             zk.close()
