@@ -4,23 +4,20 @@ they last saw) a few znodes, recording every call as a `linearizable.Op`.
 
 A call that raises a connection error or times out has an unknown outcome (it may still be
 applied later: a request kazoo queued while reconnecting is sent once connected); each
-session waits to be connected again before its next call, so a disconnection costs it one
-unknown outcome, not one per attempt while it reconnects. A refusal
+session waits to be connected again before its next call (`clients.Clients`), so a
+disconnection costs it one unknown outcome, not one per attempt while it reconnects. A refusal
 the server answered (BADVERSION) is a definite failure; a read without an answer is dropped,
 as it changed nothing.
 """
 
-import random
-import threading
 import time
 
-from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NoNodeError
 
+from clients import CALL_TIMEOUT_S, Clients, connect
 from linearizable import Op, is_linearizable, shortest_excerpt
 
 ROOT = "/faults-register"
-CALL_TIMEOUT_S = 5.0
 START = (b"0", 0)  # each register as `prepare` creates it
 # About a minute of search in the worst case; a run of 60 s needs a few million at most.
 MAX_STEPS = 60_000_000
@@ -32,8 +29,7 @@ def key_path(k):
 
 def prepare(hosts, keys):
     """Creates the registers, each with data "0" at version 0."""
-    zk = KazooClient(hosts=hosts, timeout=10.0)
-    zk.start(timeout=30)
+    zk = connect(hosts)
     try:
         zk.ensure_path(ROOT)
         for k in range(keys):
@@ -43,29 +39,16 @@ def prepare(hosts, keys):
         zk.close()
 
 
-class Register:
+class Register(Clients):
     """`clients` sessions, client i on server i mod len(servers), each running operations
-    on random keys until `stop` is set; `histories()` gives each key's operations."""
+    on random keys until `finish`; `histories()` gives each key's operations."""
 
     def __init__(self, servers, keys, clients, seed):
-        self.servers, self.keys, self.seed = servers, keys, seed
-        self.clients = clients
-        self.stop = threading.Event()
+        super().__init__(servers, clients, seed)
+        self.keys = keys
         self.ops = {k: [] for k in range(keys)}
-        self.lock = threading.Lock()
-        self.threads = []
-        self.errors = []  # a client thread that failed; the test reports the run unjudged
-
-    def start(self):
-        for i in range(self.clients):
-            t = threading.Thread(target=self._client, args=(i,), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def finish(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=CALL_TIMEOUT_S * 3)
+        self.versions = {}  # {client: {key: the version it last saw}}
+        self.calls = {}  # {client: how many calls it made}
 
     def histories(self):
         with self.lock:
@@ -90,31 +73,11 @@ class Register:
         with self.lock:
             self.ops[key].append(op)
 
-    def _client(self, i):
-        rng = random.Random("%s-%d" % (self.seed, i))
-        zk = KazooClient(hosts=self.servers[i % len(self.servers)], timeout=10.0,
-                         connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1})
-        try:
-            zk.start(timeout=30)
-        except Exception:  # noqa: BLE001 - a client that never connects does nothing
-            return
-        versions, n = {}, 0
-        try:
-            while not self.stop.is_set():
-                if not zk.connected:
-                    # A call made while kazoo reconnects would only add unknown outcomes.
-                    time.sleep(0.05)
-                    continue
-                n += 1
-                key = rng.randrange(self.keys)
-                kind = rng.choice(("read", "write", "cas"))
-                self._one(zk, "c%d" % i, key, kind, "c%d-%d" % (i, n), versions)
-        except Exception as e:  # noqa: BLE001 - reported by the test as a harness error
-            self.errors.append("client %d: %r" % (i, e))
-            raise
-        finally:
-            zk.stop()
-            zk.close()
+    def step(self, zk, i, rng):
+        n = self.calls[i] = self.calls.get(i, 0) + 1
+        key = rng.randrange(self.keys)
+        kind = rng.choice(("read", "write", "cas"))
+        self._one(zk, "c%d" % i, key, kind, "c%d-%d" % (i, n), self.versions.setdefault(i, {}))
 
     def _one(self, zk, process, key, kind, value, versions):
         path = key_path(key)
