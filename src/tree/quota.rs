@@ -94,7 +94,11 @@ pub fn exceeds(tree: &DataTree, p: &str, count_diff: i64, bytes_diff: i64) -> bo
     else {
         return false;
     };
-    let over = |limit: i64, used: i64, diff: i64| limit > -1 && diff > 0 && used + diff > limit;
+    // Java's long arithmetic, as ZooKeeper's check: usage is client-writable data, so any
+    // value may be there, and a sum past i64::MAX wraps rather than panics.
+    let over = |limit: i64, used: i64, diff: i64| {
+        limit > -1 && diff > 0 && used.wrapping_add(diff) > limit
+    };
     over(limits.get("countHardLimit"), usage.get("count"), count_diff)
         || over(limits.get("byteHardLimit"), usage.get("bytes"), bytes_diff)
 }
@@ -104,8 +108,9 @@ pub fn account(tree: &mut DataTree, p: &str, count_diff: i64, bytes_diff: i64) -
     let quota = governing(tree, p)?;
     let stats_path = node_path(&quota, STATS);
     let mut usage = read(tree, &stats_path)?;
-    usage.set("count", usage.get("count") + count_diff);
-    usage.set("bytes", usage.get("bytes") + bytes_diff);
+    // Wrapping, as ZooKeeper's longs do: a client may have written any count into the node.
+    usage.set("count", usage.get("count").wrapping_add(count_diff));
+    usage.set("bytes", usage.get("bytes").wrapping_add(bytes_diff));
     Some(tree.set_quota_usage(&stats_path, usage.format().into_bytes()))
 }
 
@@ -189,7 +194,44 @@ pub fn namespace_totals(tree: &DataTree, max: usize) -> Vec<(String, NamespaceQu
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::tree::acl::open_acl;
+    use crate::tree::{NewNode, NodeKind};
+
+    fn add(tree: &mut DataTree, p: &str, data: &str) {
+        let new = NewNode {
+            data: Some(data.as_bytes().to_vec()),
+            acl: Arc::new(open_acl()),
+            kind: NodeKind::Persistent,
+        };
+        tree.create(p, new, 1, 1);
+    }
+
+    fn usage_text(tree: &DataTree) -> String {
+        let stats = tree.get("/zookeeper/quota/q/zookeeper_stats").unwrap();
+        String::from_utf8(stats.data.clone().unwrap()).unwrap()
+    }
+
+    /// Found by the `requests` fuzz target's harness: a client set the stats node to
+    /// i64::MAX, and the next create under the quota overflowed (a panic with overflow checks).
+    #[test]
+    fn usage_written_by_a_client_wraps_as_java_longs_do() {
+        let mut tree = DataTree::new();
+        add(&mut tree, "/q", "");
+        add(&mut tree, "/zookeeper/quota/q", "");
+        add(
+            &mut tree,
+            "/zookeeper/quota/q/zookeeper_limits",
+            "count=-1,bytes=-1=;countHardLimit=5",
+        );
+        let max = format!("count={},bytes={}", i64::MAX, i64::MIN);
+        add(&mut tree, "/zookeeper/quota/q/zookeeper_stats", &max);
+        assert!(!exceeds(&tree, "/q/a", 1, 1), "the sum wraps below the limit, as in ZooKeeper");
+        account(&mut tree, "/q/a", 1, -1);
+        assert_eq!(usage_text(&tree), format!("count={},bytes={}", i64::MIN, i64::MAX));
+    }
 
     #[test]
     fn stats_track_formats_like_zookeeper() {
